@@ -1,0 +1,103 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+#
+# make            build everything (build/<cc>[-san][-cov]/)
+# make run        build, then run the bundled demo/scenarios on the simulator
+# make check      build, then run every unit test and the pytest suite
+# make check SAN=1   the same with AddressSanitizer + UndefinedBehaviorSanitizer
+# make coverage   check with gcov, then an lcov HTML report and a summary
+# make CC=clang   any of the above with clang
+# make clean
+
+CC ?= cc
+SAN ?=
+COV ?=
+V ?=
+
+variant := $(notdir $(CC))$(if $(SAN),-san)$(if $(COV),-cov)
+B := build/$(variant)
+
+WARN := -Wall -Wextra -Werror -Wstrict-prototypes -Wmissing-prototypes -Wformat=2
+CPPFLAGS += -I. -D_GNU_SOURCE
+CFLAGS := -std=c11 $(WARN) -g -O2 -MD -MP
+LDLIBS := -lpthread
+ifneq ($(SAN),)
+CFLAGS := $(filter-out -O2,$(CFLAGS)) -O1 -fsanitize=address,undefined \
+	-fno-omit-frame-pointer -fno-sanitize-recover=undefined
+LDFLAGS += -fsanitize=address,undefined
+endif
+ifneq ($(COV),)
+CFLAGS := $(filter-out -O2,$(CFLAGS)) -O0 --coverage
+LDFLAGS += --coverage
+endif
+
+ifeq ($(V),)
+Q := @
+say = @printf '  %-7s %s\n' $(1) $(2);
+else
+Q :=
+say :=
+endif
+
+COMMON_SRCS := $(wildcard common/*.c)
+SIM_SRCS := $(wildcard sim/*.c)
+SIM_TOOLS := $(patsubst sim/tools/%.c,$(B)/bin/%,$(wildcard sim/tools/*.c))
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+UNIT_HELPERS := $(filter-out tests/unit/test_%,$(wildcard tests/unit/*.c))
+UNIT_TESTS := $(patsubst tests/unit/%.c,$(B)/tests/%,$(UNIT_SRCS))
+
+LIBCOMMON := $(B)/libcommon.a
+LIBSIM := $(B)/libsim.a
+
+obj = $(patsubst %.c,$(B)/obj/%.o,$(1))
+
+.PHONY: all run check unit pytest coverage clean deps help
+all: $(LIBCOMMON) $(LIBSIM) $(SIM_TOOLS)
+
+help:
+	@sed -n '3,11p' Makefile | sed 's/^# \{0,1\}//'
+
+$(B)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(call say,CC,$<)$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+
+$(LIBCOMMON): $(call obj,$(COMMON_SRCS))
+	$(call say,AR,$@)rm -f $@ && ar rcs $@ $^
+
+$(LIBSIM): $(call obj,$(SIM_SRCS))
+	$(call say,AR,$@)rm -f $@ && ar rcs $@ $^
+
+$(B)/bin/%: $(B)/obj/sim/tools/%.o $(LIBSIM) $(LIBCOMMON)
+	@mkdir -p $(dir $@)
+	$(call say,LD,$@)$(CC) $(LDFLAGS) -o $@ $< $(LIBSIM) $(LIBCOMMON) $(LDLIBS)
+
+$(B)/tests/%: $(B)/obj/tests/unit/%.o $(call obj,$(UNIT_HELPERS)) $(LIBSIM) $(LIBCOMMON)
+	@mkdir -p $(dir $@)
+	$(call say,LD,$@)$(CC) $(LDFLAGS) -o $@ $< $(call obj,$(UNIT_HELPERS)) \
+		$(LIBSIM) $(LIBCOMMON) -lcmocka $(LDLIBS)
+
+deps:
+	$(Q)scripts/install-deps
+
+run: deps all
+	$(Q)$(B)/bin/sim-dump --all
+
+# Every unit test runs even when one fails; the target fails if any did.
+unit: deps all $(UNIT_TESTS)
+	$(Q)fail=0; for t in $(UNIT_TESTS); do \
+		echo "== $$t"; \
+		(cd tests/unit && $(CURDIR)/$$t) || fail=1; \
+	done; exit $$fail
+
+pytest: deps all
+	$(Q)VFIOSIM_BUILD=$(CURDIR)/$(B) /usr/bin/python3 -m pytest -q tests/py
+
+check: unit pytest
+
+coverage:
+	$(Q)$(MAKE) --no-print-directory check COV=1
+	$(Q)scripts/coverage-report build/$(notdir $(CC))-cov build/coverage
+
+clean:
+	rm -rf build
+
+-include $(shell find $(B) -name '*.d' 2>/dev/null)
