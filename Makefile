@@ -51,6 +51,8 @@ LIBSIM := $(B)/libsim.a
 obj = $(patsubst %.c,$(B)/obj/%.o,$(1))
 
 .PHONY: all run check unit pytest coverage clean deps help
+# Keep objects of pattern-built programs (no needless rebuilds).
+.SECONDARY:
 all: $(LIBCOMMON) $(LIBSIM) $(SIM_TOOLS)
 
 help:

@@ -187,36 +187,47 @@ bool sim_bars_realize(SimDevice *dev, Error **errp)
 
 /* ---- ranges inside a BAR -------------------------------------------- */
 
-bool sim_bar_add_range(SimDevice *dev, unsigned bar, SimRange *r, Error **errp)
+bool sim_bar_range_check(const SimDevice *dev, unsigned bar, uint64_t off,
+			 uint64_t size, Error **errp)
 {
-	SimBar *b;
-	SimRange *n;
-	unsigned pos;
+	const SimBar *b;
 
 	if (bar >= SIM_NUM_BARS || dev->bar[bar].type == SIM_BAR_NONE) {
 		error_setg(errp, "%s: BAR%u is not implemented", dev->name, bar);
 		return false;
 	}
 	b = &dev->bar[bar];
-	if (!r->size || r->off >= b->size || r->size > b->size - r->off) {
+	if (!size || off >= b->size || size > b->size - off) {
 		error_setg(errp, "%s: [0x%llx, +0x%llx) does not fit in BAR%u (0x%llx bytes)",
-			   dev->name, (unsigned long long)r->off, (unsigned long long)r->size,
+			   dev->name, (unsigned long long)off, (unsigned long long)size,
 			   bar, (unsigned long long)b->size);
 		return false;
 	}
-	for (pos = 0; pos < b->nranges; pos++) {
-		SimRange *o = &b->ranges[pos];
+	for (unsigned i = 0; i < b->nranges; i++) {
+		const SimRange *o = &b->ranges[i];
 
-		if (r->off < o->off + o->size && o->off < r->off + r->size) {
+		if (off < o->off + o->size && o->off < off + size) {
 			error_setg(errp, "%s: [0x%llx, +0x%llx) overlaps [0x%llx, +0x%llx) in BAR%u",
-				   dev->name, (unsigned long long)r->off,
-				   (unsigned long long)r->size, (unsigned long long)o->off,
+				   dev->name, (unsigned long long)off,
+				   (unsigned long long)size, (unsigned long long)o->off,
 				   (unsigned long long)o->size, bar);
 			return false;
 		}
-		if (o->off > r->off)
-			break;
 	}
+	return true;
+}
+
+bool sim_bar_add_range(SimDevice *dev, unsigned bar, SimRange *r, Error **errp)
+{
+	SimBar *b;
+	SimRange *n;
+	unsigned pos;
+
+	if (!sim_bar_range_check(dev, bar, r->off, r->size, errp))
+		return false;
+	b = &dev->bar[bar];
+	for (pos = 0; pos < b->nranges && b->ranges[pos].off < r->off; pos++)
+		;
 	n = realloc(b->ranges, (b->nranges + 1) * sizeof(*n));
 	if (!n) {
 		error_setg(errp, "out of memory");

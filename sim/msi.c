@@ -279,6 +279,81 @@ static void msix_ctrl_write(SimDevice *dev, void *opaque, unsigned off,
 	msix_flush_pending(dev);
 }
 
+/* Everything that can be wrong with an MSI-X layout, checked up front. */
+static bool msix_check(const SimDevice *dev, unsigned off, const SimMsixConfig *c,
+		       Error **errp)
+{
+	uint64_t tsize = (uint64_t)c->nvec * PCI_MSIX_ENTRY_SIZE;
+	uint64_t psize = ((c->nvec + 63) / 64) * 8;
+
+	if (dev->msix_off) {
+		error_setg(errp, "%s: a second MSI-X capability at 0x%x", dev->name, off);
+		return false;
+	}
+	if (c->nvec < 1 || c->nvec > 2048) {
+		error_setg(errp, "%s: MSI-X vector count %u out of range 1..2048",
+			   dev->name, c->nvec);
+		return false;
+	}
+	if (c->table_bar >= SIM_NUM_BARS || c->pba_bar >= SIM_NUM_BARS ||
+	    dev->bar[c->table_bar].type == SIM_BAR_NONE ||
+	    dev->bar[c->pba_bar].type == SIM_BAR_NONE) {
+		error_setg(errp, "%s: MSI-X at 0x%x: table BIR %u / PBA BIR %u name no implemented BAR",
+			   dev->name, off, c->table_bar, c->pba_bar);
+		return false;
+	}
+	if ((c->table_offset & 7) || (c->pba_offset & 7) || (c->pba_offset_reported & 7)) {
+		error_setg(errp, "%s: MSI-X table/PBA offsets must be 8-byte aligned",
+			   dev->name);
+		return false;
+	}
+	if (!sim_bar_range_check(dev, c->table_bar, c->table_offset, tsize, errp)) {
+		error_prepend(errp, "MSI-X table: ");
+		return false;
+	}
+	if (!sim_bar_range_check(dev, c->pba_bar, c->pba_offset, psize, errp)) {
+		error_prepend(errp, "MSI-X PBA: ");
+		return false;
+	}
+	if (c->table_bar == c->pba_bar && c->table_offset < c->pba_offset + psize &&
+	    c->pba_offset < c->table_offset + tsize) {
+		error_setg(errp, "%s: MSI-X PBA at 0x%x overlaps the table at 0x%x in BAR%u",
+			   dev->name, c->pba_offset, c->table_offset, c->table_bar);
+		return false;
+	}
+	return true;
+}
+
+static bool msix_apply(SimDevice *dev, unsigned off, const SimMsixConfig *c,
+		       Error **errp)
+{
+	SimRange t = { .off = c->table_offset, .size = (uint64_t)c->nvec * PCI_MSIX_ENTRY_SIZE,
+		       .kind = SIM_RANGE_MSIX_TABLE };
+	SimRange p = { .off = c->pba_offset, .size = ((c->nvec + 63) / 64) * 8,
+		       .kind = SIM_RANGE_MSIX_PBA };
+
+	dev->msix_table = calloc(c->nvec, PCI_MSIX_ENTRY_SIZE);
+	dev->msix_pba = calloc((c->nvec + 63) / 64, 8);
+	if (!dev->msix_table || !dev->msix_pba) {
+		sim_msi_free(dev);
+		error_setg(errp, "out of memory");
+		return false;
+	}
+	/* Cannot fail after msix_check, but for lack of memory. */
+	if (!sim_bar_add_range(dev, c->table_bar, &t, errp) ||
+	    !sim_bar_add_range(dev, c->pba_bar, &p, errp)) {
+		sim_msi_free(dev);
+		return false;
+	}
+	dev->msix = *c;
+	dev->msix_off = off;
+	sim_mask_poke(dev->wmask, off + PCI_MSIX_FLAGS, 2,
+		      PCI_MSIX_FLAGS_ENABLE | PCI_MSIX_FLAGS_MASKALL);
+	sim_msi_reset(dev);
+	return sim_cfg_add_hook(dev, off + PCI_MSIX_FLAGS, 2, NULL, msix_ctrl_write,
+				NULL, errp);
+}
+
 bool sim_msix_adopt(SimDevice *dev, unsigned off, uint32_t pba_offset,
 		    Error **errp)
 {
@@ -293,74 +368,24 @@ bool sim_msix_adopt(SimDevice *dev, unsigned off, uint32_t pba_offset,
 		.pba_offset = pba_offset ? pba_offset : (pba & PCI_MSIX_PBA_OFFSET),
 		.pba_offset_reported = pba & PCI_MSIX_PBA_OFFSET,
 	};
-	SimRange t = { .off = c.table_offset, .size = (uint64_t)c.nvec * PCI_MSIX_ENTRY_SIZE,
-		       .kind = SIM_RANGE_MSIX_TABLE };
-	SimRange p = { .off = c.pba_offset, .size = ((c.nvec + 63) / 64) * 8,
-		       .kind = SIM_RANGE_MSIX_PBA };
 
-	if (dev->msix_off) {
-		error_setg(errp, "%s: a second MSI-X capability at 0x%x", dev->name, off);
-		return false;
-	}
-	if (c.table_bar >= SIM_NUM_BARS || c.pba_bar >= SIM_NUM_BARS ||
-	    dev->bar[c.table_bar].type == SIM_BAR_NONE ||
-	    dev->bar[c.pba_bar].type == SIM_BAR_NONE) {
-		error_setg(errp, "%s: MSI-X at 0x%x: table BIR %u / PBA BIR %u name no implemented BAR",
-			   dev->name, off, c.table_bar, c.pba_bar);
-		return false;
-	}
-	if (c.pba_offset & 7) {
-		error_setg(errp, "%s: MSI-X PBA offset 0x%x is not 8-byte aligned",
-			   dev->name, c.pba_offset);
-		return false;
-	}
-	dev->msix_table = calloc(c.nvec, PCI_MSIX_ENTRY_SIZE);
-	dev->msix_pba = calloc((c.nvec + 63) / 64, 8);
-	if (!dev->msix_table || !dev->msix_pba) {
-		sim_msi_free(dev);
-		error_setg(errp, "out of memory");
-		return false;
-	}
-	if (!sim_bar_add_range(dev, c.table_bar, &t, errp)) {
-		error_prepend(errp, "MSI-X table: ");
-		sim_msi_free(dev);
-		return false;
-	}
-	if (!sim_bar_add_range(dev, c.pba_bar, &p, errp)) {
-		error_prepend(errp, "MSI-X PBA: ");
-		sim_msi_free(dev);
-		return false;
-	}
-	dev->msix = c;
-	dev->msix_off = off;
-	sim_mask_poke(dev->wmask, off + PCI_MSIX_FLAGS, 2,
-		      PCI_MSIX_FLAGS_ENABLE | PCI_MSIX_FLAGS_MASKALL);
-	sim_msi_reset(dev);
-	return sim_cfg_add_hook(dev, off + PCI_MSIX_FLAGS, 2, NULL, msix_ctrl_write,
-				NULL, errp);
+	return msix_check(dev, off, &c, errp) && msix_apply(dev, off, &c, errp);
 }
 
 bool sim_cap_add_msix(SimDevice *dev, unsigned off, const SimMsixConfig *c,
 		      Error **errp)
 {
-	uint32_t reported = c->pba_offset_reported ? c->pba_offset_reported : c->pba_offset;
+	SimMsixConfig cc = *c;
 
-	if (c->nvec < 1 || c->nvec > 2048) {
-		error_setg(errp, "%s: MSI-X vector count %u out of range 1..2048",
-			   dev->name, c->nvec);
+	if (!cc.pba_offset_reported)
+		cc.pba_offset_reported = cc.pba_offset;
+	if (!msix_check(dev, off, &cc, errp) ||
+	    !sim_cap_add(dev, PCI_CAP_ID_MSIX, off, 12, errp))
 		return false;
-	}
-	if ((c->table_offset & 7) || (reported & 7) || c->table_bar > 5 || c->pba_bar > 5) {
-		error_setg(errp, "%s: MSI-X table/PBA offsets must be 8-byte aligned and BIRs 0..5",
-			   dev->name);
-		return false;
-	}
-	if (!sim_cap_add(dev, PCI_CAP_ID_MSIX, off, 12, errp))
-		return false;
-	sim_cfg_poke(dev, off + PCI_MSIX_FLAGS, 2, c->nvec - 1);
-	sim_cfg_poke(dev, off + PCI_MSIX_TABLE, 4, c->table_offset | c->table_bar);
-	sim_cfg_poke(dev, off + PCI_MSIX_PBA, 4, reported | c->pba_bar);
-	return sim_msix_adopt(dev, off, c->pba_offset, errp);
+	sim_cfg_poke(dev, off + PCI_MSIX_FLAGS, 2, cc.nvec - 1);
+	sim_cfg_poke(dev, off + PCI_MSIX_TABLE, 4, cc.table_offset | cc.table_bar);
+	sim_cfg_poke(dev, off + PCI_MSIX_PBA, 4, cc.pba_offset_reported | cc.pba_bar);
+	return msix_apply(dev, off, &cc, errp);
 }
 
 void sim_msi_reset(SimDevice *dev)

@@ -118,6 +118,8 @@ bool sim_cfg_claim(SimDevice *dev, unsigned off, unsigned len,
 		   const char *what, Error **errp);
 
 /* bar.c */
+bool sim_bar_range_check(const SimDevice *dev, unsigned bar, uint64_t off,
+			 uint64_t size, Error **errp);
 bool sim_bar_add_range(SimDevice *dev, unsigned bar, SimRange *r, Error **errp);
 void sim_bars_reset(SimDevice *dev);
 void sim_bars_free(SimDevice *dev);
