@@ -222,12 +222,13 @@ bool sim_device_realize(SimDevice *dev, Error **errp)
 		dev->wmask[PCI_CACHE_LINE_SIZE] = 0;
 		dev->cfg[PCI_CACHE_LINE_SIZE] = 0;
 		dev->cfg[PCI_INTERRUPT_PIN] = 0;
-		for (unsigned off = PCI_BASE_ADDRESS_0; off <= PCI_BASE_ADDRESS_5; off++) {
+		/* All six BAR dwords, including the last one's upper bytes. */
+		for (unsigned off = PCI_BASE_ADDRESS_0; off < PCI_BASE_ADDRESS_5 + 4; off++) {
 			dev->cfg[off] = 0;
 			dev->wmask[off] = 0;
+			dev->hwmask[off] = 0xff;
 		}
 		sim_mask_poke(dev->hwmask, PCI_VENDOR_ID, 4, 0xffffffff);
-		sim_mask_poke(dev->hwmask, PCI_BASE_ADDRESS_0, 4, 0xffffffff);
 	}
 	/* Hard-wired bits are never writable. */
 	for (unsigned i = 0; i < dev->cfg_size; i++) {
