@@ -30,3 +30,5 @@ TRACE_EVENT(sim_dma, (const char *dev, const char *dir, unsigned long long iova,
 	    "%s %s iova=0x%llx len=0x%llx ret=%d", dev, dir, iova, len, ret)
 TRACE_EVENT(sim_mbox, (const char *dev, unsigned opcode, unsigned retval),
 	    "%s opcode=0x%02x retval=%u", dev, opcode, retval)
+TRACE_EVENT(sim_dmatest_cmd, (const char *dev, unsigned op, unsigned long long src, unsigned long long dst, unsigned len, unsigned cause),
+	    "%s op=%u src=0x%llx dst=0x%llx len=0x%x cause=%u", dev, op, src, dst, len, cause)
