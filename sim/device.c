@@ -124,6 +124,16 @@ void sim_device_set_host(SimDevice *dev, const SimHostOps *ops, void *opaque)
 	sim_unlock(dev);
 }
 
+void sim_device_lock(SimDevice *dev)
+{
+	sim_lock(dev);
+}
+
+void sim_device_unlock(SimDevice *dev)
+{
+	sim_unlock(dev);
+}
+
 void sim_device_set_model(SimDevice *dev, const SimModelOps *ops, void *state)
 {
 	sim_lock(dev);
@@ -456,7 +466,12 @@ bool sim_cfg_claim(SimDevice *dev, unsigned off, unsigned len,
 void sim_intx_update(SimDevice *dev)
 {
 	unsigned pin = dev->cfg[PCI_INTERRUPT_PIN];
-	bool line = pin && dev->intx_level &&
+	bool msi_on = (dev->msi_off &&
+		       (sim_cfg_peek(dev, dev->msi_off + PCI_MSI_FLAGS, 2) & PCI_MSI_FLAGS_ENABLE)) ||
+		      (dev->msix_off &&
+		       (sim_cfg_peek(dev, dev->msix_off + PCI_MSIX_FLAGS, 2) & PCI_MSIX_FLAGS_ENABLE));
+	/* A function that has MSI or MSI-X enabled does not use INTx. */
+	bool line = pin && dev->intx_level && !msi_on &&
 		    !(sim_cfg_peek(dev, PCI_COMMAND, 2) & PCI_COMMAND_INTX_DISABLE);
 	uint16_t st = (uint16_t)sim_cfg_peek(dev, PCI_STATUS, 2);
 

@@ -79,6 +79,7 @@ static void msi_write(SimDevice *dev, void *opaque, unsigned off, unsigned len,
 	uint32_t mask;
 	(void)opaque; (void)off; (void)len; (void)val;
 
+	sim_intx_update(dev);	/* MSI Enable may have changed */
 	if (!dev->msi_pending || !dev->msi_maskable ||
 	    !(sim_cfg_peek(dev, dev->msi_off + PCI_MSI_FLAGS, 2) & PCI_MSI_FLAGS_ENABLE))
 		return;
@@ -276,6 +277,7 @@ static void msix_ctrl_write(SimDevice *dev, void *opaque, unsigned off,
 			    unsigned len, uint32_t val)
 {
 	(void)opaque; (void)off; (void)len; (void)val;
+	sim_intx_update(dev);	/* MSI-X Enable may have changed */
 	msix_flush_pending(dev);
 }
 

@@ -107,6 +107,13 @@ void sim_device_free(SimDevice *dev);
 const char *sim_device_name(const SimDevice *dev);
 unsigned sim_device_cfg_size(const SimDevice *dev);
 void sim_device_set_host(SimDevice *dev, const SimHostOps *ops, void *opaque);
+/*
+ * The device's own (recursive) lock.  A host that keeps per-device state
+ * may guard it with this lock: host callbacks run with it held, so the
+ * lock order is always "device first".
+ */
+void sim_device_lock(SimDevice *dev);
+void sim_device_unlock(SimDevice *dev);
 
 /* Behaviour a model adds on top of the generic function. */
 typedef struct SimModelOps {
@@ -251,7 +258,7 @@ typedef struct SimMsixConfig {
 /* MSI-X; the BARs must already be declared and must hold table and PBA. */
 bool sim_cap_add_msix(SimDevice *dev, unsigned off, const SimMsixConfig *cfg,
 		      Error **errp);
-/* AER (0x48 bytes): status RW1C, masks and severity RW. */
+/* AER (0x38 bytes, an endpoint's): status RW1C, masks and severity RW. */
 bool sim_ecap_add_aer(SimDevice *dev, unsigned off, Error **errp);
 /* ARI (8 bytes). */
 bool sim_ecap_add_ari(SimDevice *dev, unsigned off, uint8_t next_function,
@@ -342,7 +349,8 @@ SimIrqMode sim_irq_mode(SimDevice *dev);
 /*
  * The device signals interrupt "vector" through whatever is enabled:
  * MSI-X (message, or pending when masked), MSI (likewise), else INTx
- * (asserted; the model deasserts it with sim_intx_set).
+ * (asserted; the model deasserts it with sim_intx_set).  While MSI or
+ * MSI-X is enabled the INTx line stays deasserted, as the spec requires.
  */
 SimIrqResult sim_irq_raise(SimDevice *dev, unsigned vector);
 /* Drive the INTx line of a device with an interrupt pin. */

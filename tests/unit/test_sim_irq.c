@@ -272,6 +272,17 @@ static void test_intx(void **state)
 	tl_cfg_write(dev, PCI_COMMAND, 2, PCI_COMMAND_MEMORY);
 	assert_true(h.intx_level);
 	assert_int_equal(h.intx_changes, 3);
+	/* Enabling MSI drops the INTx line; disabling it brings it back. */
+	tl_cfg_write(dev, MSI + PCI_MSI_FLAGS, 2, PCI_MSI_FLAGS_ENABLE);
+	assert_false(h.intx_level);
+	assert_int_equal(h.intx_changes, 4);
+	tl_cfg_write(dev, MSI + PCI_MSI_FLAGS, 2, 0);
+	assert_true(h.intx_level);
+	tl_cfg_write(dev, MSIX + PCI_MSIX_FLAGS, 2, PCI_MSIX_FLAGS_ENABLE);
+	assert_false(h.intx_level);
+	tl_cfg_write(dev, MSIX + PCI_MSIX_FLAGS, 2, 0);
+	assert_true(h.intx_level);
+	assert_int_equal(h.intx_changes, 7);
 	sim_intx_set(dev, false);
 	assert_false(h.intx_level);
 	assert_false(tl_cfg_read(dev, PCI_STATUS, 2) & PCI_STATUS_INTERRUPT);
