@@ -48,12 +48,19 @@ UNIT_TESTS := $(patsubst tests/unit/%.c,$(B)/tests/%,$(UNIT_SRCS))
 LIBCOMMON := $(B)/libcommon.a
 LIBSIM := $(B)/libsim.a
 
+# ---- fakevfio (the fake kernel): library, daemon/launcher binary ----
+FAKEVFIO_SRCS := $(filter-out fakevfio/main.c,$(wildcard fakevfio/*.c))
+LIBFAKEVFIO := $(B)/libfakevfio.a
+FUSE_CFLAGS := $(shell pkg-config --cflags fuse3 2>/dev/null)
+FUSE_LIBS := $(shell pkg-config --libs fuse3 2>/dev/null)
+FAKEVFIO_LIBS := $(FUSE_LIBS) -lseccomp
+
 obj = $(patsubst %.c,$(B)/obj/%.o,$(1))
 
 .PHONY: all run check unit pytest coverage clean deps help
 # Keep objects of pattern-built programs (no needless rebuilds).
 .SECONDARY:
-all: $(LIBCOMMON) $(LIBSIM) $(SIM_TOOLS)
+all: $(LIBCOMMON) $(LIBSIM) $(SIM_TOOLS) $(LIBFAKEVFIO)
 
 help:
 	@sed -n '3,11p' Makefile | sed 's/^# \{0,1\}//'
@@ -68,14 +75,19 @@ $(LIBCOMMON): $(call obj,$(COMMON_SRCS))
 $(LIBSIM): $(call obj,$(SIM_SRCS))
 	$(call say,AR,$@)rm -f $@ && ar rcs $@ $^
 
+$(B)/obj/fakevfio/%.o: CPPFLAGS += $(FUSE_CFLAGS)
+
+$(LIBFAKEVFIO): $(call obj,$(FAKEVFIO_SRCS))
+	$(call say,AR,$@)rm -f $@ && ar rcs $@ $^
+
 $(B)/bin/%: $(B)/obj/sim/tools/%.o $(LIBSIM) $(LIBCOMMON)
 	@mkdir -p $(dir $@)
 	$(call say,LD,$@)$(CC) $(LDFLAGS) -o $@ $< $(LIBSIM) $(LIBCOMMON) $(LDLIBS)
 
-$(B)/tests/%: $(B)/obj/tests/unit/%.o $(call obj,$(UNIT_HELPERS)) $(LIBSIM) $(LIBCOMMON)
+$(B)/tests/%: $(B)/obj/tests/unit/%.o $(call obj,$(UNIT_HELPERS)) $(LIBFAKEVFIO) $(LIBSIM) $(LIBCOMMON)
 	@mkdir -p $(dir $@)
 	$(call say,LD,$@)$(CC) $(LDFLAGS) -o $@ $< $(call obj,$(UNIT_HELPERS)) \
-		$(LIBSIM) $(LIBCOMMON) -lcmocka $(LDLIBS)
+		$(LIBFAKEVFIO) $(LIBSIM) $(LIBCOMMON) -lcmocka $(FAKEVFIO_LIBS) $(LDLIBS)
 
 deps:
 	$(Q)scripts/install-deps

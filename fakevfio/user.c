@@ -1,0 +1,89 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include "user.h"
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+static int vm_copy(const FvUser *u, uint64_t addr, void *buf, size_t len,
+		   bool write)
+{
+	size_t done = 0;
+
+	if (!len)
+		return 0;
+	if (addr + len - 1 < addr)
+		return -EFAULT;
+	while (done < len) {
+		struct iovec local = { (char *)buf + done, len - done };
+		struct iovec remote = { (void *)(uintptr_t)(addr + done), len - done };
+		ssize_t n = write ? process_vm_writev(u->pid, &local, 1, &remote, 1, 0)
+				  : process_vm_readv(u->pid, &local, 1, &remote, 1, 0);
+
+		if (n <= 0)
+			return (n < 0 && errno == ESRCH) ? -ESRCH : -EFAULT;
+		done += (size_t)n;
+	}
+	return 0;
+}
+
+int fv_user_read(const FvUser *u, uint64_t addr, void *buf, size_t len)
+{
+	return vm_copy(u, addr, buf, len, false);
+}
+
+int fv_user_write(const FvUser *u, uint64_t addr, const void *buf, size_t len)
+{
+	return vm_copy(u, addr, (void *)buf, len, true);
+}
+
+char *fv_user_strndup(const FvUser *u, uint64_t addr, size_t max, int *err)
+{
+	char *s = malloc(max);
+	size_t got = 0;
+
+	if (!s) {
+		*err = -ENOMEM;
+		return NULL;
+	}
+	/* Read page by page: the string may end just before unmapped memory. */
+	while (got < max) {
+		size_t chunk = 4096 - ((addr + got) & 4095);
+		char *nul;
+
+		if (chunk > max - got)
+			chunk = max - got;
+		if (vm_copy(u, addr + got, s + got, chunk, false)) {
+			free(s);
+			*err = -EFAULT;
+			return NULL;
+		}
+		nul = memchr(s + got, '\0', chunk);
+		if (nul)
+			return s;
+		got += chunk;
+	}
+	free(s);
+	*err = -EINVAL;
+	return NULL;
+}
+
+int fv_user_getfd(const FvUser *u, int fd)
+{
+	int pidfd, nfd;
+
+	if (fd < 0)
+		return -EBADF;
+	pidfd = (int)syscall(SYS_pidfd_open, u->pid, 0);
+	if (pidfd < 0)
+		return -errno;
+	nfd = (int)syscall(SYS_pidfd_getfd, pidfd, fd, 0);
+	if (nfd < 0)
+		nfd = -errno;
+	close(pidfd);
+	return nfd;
+}

@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Access to the memory and file descriptors of the process that issued a
+ * request (the FUSE caller).  The kernel's VFIO copies ioctl arguments with
+ * copy_from_user; a FUSE server cannot, so it reads and writes the caller's
+ * memory with process_vm_readv/writev and duplicates the caller's fds with
+ * pidfd_getfd.  Everything here works on the server's own pid too, which is
+ * how the unit tests drive the ioctl handlers in-process.
+ */
+#ifndef FAKEVFIO_USER_H
+#define FAKEVFIO_USER_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+typedef struct FvUser {
+	pid_t pid;		/* the calling thread's process (tgid) */
+} FvUser;
+
+/* Copy len bytes from/to the caller's address addr: 0 or -EFAULT. */
+int fv_user_read(const FvUser *u, uint64_t addr, void *buf, size_t len);
+int fv_user_write(const FvUser *u, uint64_t addr, const void *buf, size_t len);
+/*
+ * Read a NUL-terminated string of at most max bytes including the NUL
+ * (the kernel's strndup_user): returns a malloc'ed copy, or NULL with
+ * *err = -EFAULT (fault) or -EINVAL (no NUL within max bytes).
+ */
+char *fv_user_strndup(const FvUser *u, uint64_t addr, size_t max, int *err);
+/*
+ * Duplicate the caller's file descriptor fd into this process (close it
+ * when done): the new fd, or -EBADF when the caller has no such fd, or
+ * another negative errno.
+ */
+int fv_user_getfd(const FvUser *u, int fd);
+
+#endif
