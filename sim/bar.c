@@ -240,6 +240,20 @@ bool sim_bar_add_range(SimDevice *dev, unsigned bar, SimRange *r, Error **errp)
 	return true;
 }
 
+void sim_bar_del_range(SimDevice *dev, unsigned bar, uint64_t off)
+{
+	SimBar *b = &dev->bar[bar];
+
+	for (unsigned i = 0; i < b->nranges; i++) {
+		if (b->ranges[i].off == off) {
+			memmove(&b->ranges[i], &b->ranges[i + 1],
+				(b->nranges - i - 1) * sizeof(*b->ranges));
+			b->nranges--;
+			return;
+		}
+	}
+}
+
 SimRegBlock *sim_bar_add_regs(SimDevice *dev, unsigned bar, uint64_t offset,
 			      const SimReg *regs, unsigned nregs,
 			      SimRegReadFn read, SimRegWriteFn write,

@@ -16,6 +16,23 @@
 #include "common/trace.h"
 #include "sim-internal.h"
 
+/* The capability at off must fit, and be the only one of its kind. */
+static bool adopt_check(SimDevice *dev, unsigned off, unsigned len, unsigned end,
+			unsigned have, const char *what, Error **errp)
+{
+	if (off + len > end) {
+		error_setg(errp, "%s: %s at 0x%x needs 0x%x bytes: it does not fit below 0x%x",
+			   dev->name, what, off, len, end);
+		return false;
+	}
+	if (have) {
+		error_setg(errp, "%s: a second %s capability at 0x%x (the first is at 0x%x)",
+			   dev->name, what, off, have);
+		return false;
+	}
+	return true;
+}
+
 /* ---- chain --------------------------------------------------------------- */
 
 bool sim_cap_add(SimDevice *dev, uint8_t id, unsigned off, unsigned len,
@@ -236,7 +253,8 @@ static bool pm_adopt(SimDevice *dev, unsigned off, Error **errp)
 bool sim_cap_add_pm(SimDevice *dev, unsigned off, uint16_t pmc,
 		    bool no_soft_reset, Error **errp)
 {
-	if (!sim_cap_add(dev, PCI_CAP_ID_PM, off, PCI_PM_SIZEOF, errp))
+	if (!adopt_check(dev, off, 0, 0x100, dev->pm_off, "power management", errp) ||
+	    !sim_cap_add(dev, PCI_CAP_ID_PM, off, PCI_PM_SIZEOF, errp))
 		return false;
 	sim_cfg_poke(dev, off + PCI_PM_PMC, 2, pmc);
 	sim_cfg_poke(dev, off + PCI_PM_CTRL, 2, no_soft_reset ? PCI_PM_CTRL_NO_SOFT_RESET : 0);
@@ -266,7 +284,8 @@ static bool af_adopt(SimDevice *dev, unsigned off, Error **errp)
 
 bool sim_cap_add_af(SimDevice *dev, unsigned off, Error **errp)
 {
-	if (!sim_cap_add(dev, PCI_CAP_ID_AF, off, 6, errp))
+	if (!adopt_check(dev, off, 0, 0x100, dev->af_off, "advanced features", errp) ||
+	    !sim_cap_add(dev, PCI_CAP_ID_AF, off, 6, errp))
 		return false;
 	dev->cfg[off + PCI_AF_LENGTH] = 6;
 	dev->cfg[off + PCI_AF_CAP] = PCI_AF_CAP_TP | PCI_AF_CAP_FLR;
@@ -293,7 +312,8 @@ static bool aer_adopt(SimDevice *dev, unsigned off, Error **errp)
 
 bool sim_ecap_add_aer(SimDevice *dev, unsigned off, Error **errp)
 {
-	if (!sim_ecap_add(dev, PCI_EXT_CAP_ID_ERR, 2, off, AER_LEN, errp))
+	if (!adopt_check(dev, off, 0, dev->cfg_size, dev->aer_off, "AER", errp) ||
+	    !sim_ecap_add(dev, PCI_EXT_CAP_ID_ERR, 2, off, AER_LEN, errp))
 		return false;
 	/* Spec defaults: these errors are fatal; Advisory Non-Fatal masked. */
 	sim_cfg_poke(dev, off + PCI_ERR_UNCOR_SEVER, 4, 0x00462030);
@@ -407,21 +427,30 @@ bool sim_cap_add_vendor(SimDevice *dev, unsigned off, const uint8_t *body,
 
 bool sim_cap_adopt(SimDevice *dev, unsigned off, Error **errp)
 {
+	unsigned len;
+
 	if (off < 0x40 || off > 0xfc) {
 		error_setg(errp, "%s: no standard capability at 0x%x", dev->name, off);
 		return false;
 	}
 	switch (dev->cfg[off]) {
 	case PCI_CAP_ID_EXP:
-		return pcie_adopt(dev, off, errp);
+		len = (sim_cfg_peek(dev, off + PCI_EXP_FLAGS, 2) & PCI_EXP_FLAGS_VERS) >= 2 ?
+		      PCI_CAP_EXP_ENDPOINT_SIZEOF_V2 : PCI_CAP_EXP_ENDPOINT_SIZEOF_V1;
+		return adopt_check(dev, off, len, 0x100, dev->pcie_off, "PCI Express", errp) &&
+		       pcie_adopt(dev, off, errp);
 	case PCI_CAP_ID_PM:
-		return pm_adopt(dev, off, errp);
+		return adopt_check(dev, off, PCI_PM_SIZEOF, 0x100, dev->pm_off, "power management", errp) &&
+		       pm_adopt(dev, off, errp);
 	case PCI_CAP_ID_AF:
-		return af_adopt(dev, off, errp);
+		return adopt_check(dev, off, 6, 0x100, dev->af_off, "advanced features", errp) &&
+		       af_adopt(dev, off, errp);
 	case PCI_CAP_ID_MSI:
-		return sim_msi_adopt(dev, off, errp);
+		return adopt_check(dev, off, 10, 0x100, 0, "MSI", errp) &&
+		       sim_msi_adopt(dev, off, errp);
 	case PCI_CAP_ID_MSIX:
-		return sim_msix_adopt(dev, off, 0, errp);
+		return adopt_check(dev, off, 12, 0x100, 0, "MSI-X", errp) &&
+		       sim_msix_adopt(dev, off, 0, errp);
 	default:
 		return true;	/* read-only as captured */
 	}
@@ -429,15 +458,17 @@ bool sim_cap_adopt(SimDevice *dev, unsigned off, Error **errp)
 
 bool sim_ecap_adopt(SimDevice *dev, unsigned off, Error **errp)
 {
-	if (off < 0x100 || off >= dev->cfg_size) {
+	if (off < 0x100 || off >= dev->cfg_size || (off & 3)) {
 		error_setg(errp, "%s: no extended capability at 0x%x", dev->name, off);
 		return false;
 	}
 	switch (PCI_EXT_CAP_ID(sim_cfg_peek(dev, off, 4))) {
 	case PCI_EXT_CAP_ID_ERR:
-		return aer_adopt(dev, off, errp);
+		return adopt_check(dev, off, AER_LEN, dev->cfg_size, dev->aer_off, "AER", errp) &&
+		       aer_adopt(dev, off, errp);
 	case PCI_EXT_CAP_ID_TPH:
-		return tph_adopt(dev, off, errp);
+		return adopt_check(dev, off, PCI_TPH_BASE_SIZEOF, dev->cfg_size, 0, "TPH", errp) &&
+		       tph_adopt(dev, off, errp);
 	default:
 		return true;
 	}

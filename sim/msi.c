@@ -342,8 +342,12 @@ static bool msix_apply(SimDevice *dev, unsigned off, const SimMsixConfig *c,
 		return false;
 	}
 	/* Cannot fail after msix_check, but for lack of memory. */
-	if (!sim_bar_add_range(dev, c->table_bar, &t, errp) ||
-	    !sim_bar_add_range(dev, c->pba_bar, &p, errp)) {
+	if (!sim_bar_add_range(dev, c->table_bar, &t, errp)) {
+		sim_msi_free(dev);
+		return false;
+	}
+	if (!sim_bar_add_range(dev, c->pba_bar, &p, errp)) {
+		sim_bar_del_range(dev, c->table_bar, t.off);
 		sim_msi_free(dev);
 		return false;
 	}

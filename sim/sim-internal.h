@@ -121,6 +121,8 @@ bool sim_cfg_claim(SimDevice *dev, unsigned off, unsigned len,
 bool sim_bar_range_check(const SimDevice *dev, unsigned bar, uint64_t off,
 			 uint64_t size, Error **errp);
 bool sim_bar_add_range(SimDevice *dev, unsigned bar, SimRange *r, Error **errp);
+/* Remove the range that starts at off (it must own no memory). */
+void sim_bar_del_range(SimDevice *dev, unsigned bar, uint64_t off);
 void sim_bars_reset(SimDevice *dev);
 void sim_bars_free(SimDevice *dev);
 bool sim_bars_realize(SimDevice *dev, Error **errp);

@@ -317,6 +317,42 @@ static void test_vendor_cap(void **state)
 	sim_device_free(dev);
 }
 
+/* Adopting a capability found in config space: size and uniqueness. */
+static void test_adopt_errors(void **state)
+{
+	SimDevice *dev = sim_device_new("t", 4096);
+	Error *err = NULL;
+	(void)state;
+
+	/* AER header at 0xfe0: its 0x38 bytes would run off the end. */
+	sim_cfg_set(dev, 0xfe0, 4, PCI_EXT_CAP_ID_ERR | (2u << 16));
+	assert_false(sim_ecap_adopt(dev, 0xfe0, &err));
+	assert_non_null(strstr(error_get_pretty(err), "does not fit below 0x1000"));
+	error_free(err);
+	err = NULL;
+	assert_false(sim_ecap_adopt(dev, 0x102, &err));
+	error_free(err);
+	err = NULL;
+	/* Two PCI Express capabilities: the second is refused. */
+	sim_cfg_set(dev, 0x40, 4, PCI_CAP_ID_EXP | (0x0002u << 16));
+	sim_cfg_set(dev, 0x80, 4, PCI_CAP_ID_EXP | (0x0002u << 16));
+	assert_true(sim_cap_adopt(dev, 0x40, &err));
+	assert_false(sim_cap_adopt(dev, 0x80, &err));
+	assert_non_null(strstr(error_get_pretty(err), "a second PCI Express capability at 0x80"));
+	error_free(err);
+	err = NULL;
+	/* A PM capability adopted from config space, then a second one built. */
+	sim_cfg_set(dev, 0xe0, 4, PCI_CAP_ID_PM);
+	assert_true(sim_cap_adopt(dev, 0xe0, &err));
+	assert_false(sim_cap_add_pm(dev, 0xc0, 3, false, &err));
+	assert_non_null(strstr(error_get_pretty(err), "a second power management"));
+	error_free(err);
+	err = NULL;
+	assert_false(sim_cap_adopt(dev, 0x3c, &err));
+	error_free(err);
+	sim_device_free(dev);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -328,6 +364,7 @@ int main(void)
 		cmocka_unit_test(test_cap_chain_order),
 		cmocka_unit_test(test_cap_errors),
 		cmocka_unit_test(test_vendor_cap),
+		cmocka_unit_test(test_adopt_errors),
 	};
 
 	return cmocka_run_group_tests_name("sim_cfg", tests, NULL, NULL);
