@@ -89,11 +89,24 @@ $(B)/tests/%: $(B)/obj/tests/unit/%.o $(call obj,$(UNIT_HELPERS)) $(LIBFAKEVFIO)
 	$(call say,LD,$@)$(CC) $(LDFLAGS) -o $@ $< $(call obj,$(UNIT_HELPERS)) \
 		$(LIBFAKEVFIO) $(LIBSIM) $(LIBCOMMON) -lcmocka $(FAKEVFIO_LIBS) $(LDLIBS)
 
+# ---- fakevfio: the FUSE-backed fake kernel (fakevfio/) --------------------
+# The binary: fakevfio/main.c on libfakevfio.a (defined above), libfuse3.
+FAKEVFIO := $(B)/bin/fakevfio
+
+$(FAKEVFIO): $(B)/obj/fakevfio/main.o $(LIBFAKEVFIO) $(LIBSIM) $(LIBCOMMON)
+	@mkdir -p $(dir $@)
+	$(call say,LD,$@)$(CC) $(LDFLAGS) -o $@ $< $(LIBFAKEVFIO) $(LIBSIM) \
+		$(LIBCOMMON) $(FAKEVFIO_LIBS) $(LDLIBS)
+
+all: $(FAKEVFIO)
+# ---- end of fakevfio -------------------------------------------------------
+
 deps:
 	$(Q)scripts/install-deps
 
+# Until the scenario harness lands: every bundled model and profile.
 run: deps all
-	$(Q)$(B)/bin/sim-dump --all
+	$(Q)$(B)/bin/sim-dump --all $(patsubst %,profile:file=%,$(wildcard sim/profiles/*.profile))
 
 # Every unit test runs even when one fails; the target fails if any did.
 unit: deps all $(UNIT_TESTS)
