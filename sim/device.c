@@ -134,6 +134,11 @@ void sim_device_unlock(SimDevice *dev)
 	sim_unlock(dev);
 }
 
+bool sim_device_trylock(SimDevice *dev)
+{
+	return pthread_mutex_trylock(&dev->lock) == 0;
+}
+
 void sim_device_set_model(SimDevice *dev, const SimModelOps *ops, void *state)
 {
 	sim_lock(dev);

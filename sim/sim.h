@@ -114,6 +114,8 @@ void sim_device_set_host(SimDevice *dev, const SimHostOps *ops, void *opaque);
  */
 void sim_device_lock(SimDevice *dev);
 void sim_device_unlock(SimDevice *dev);
+/* Take the lock only if that does not block: true when taken. */
+bool sim_device_trylock(SimDevice *dev);
 
 /* Behaviour a model adds on top of the generic function. */
 typedef struct SimModelOps {
