@@ -98,7 +98,9 @@ $(FAKEVFIO): $(B)/obj/fakevfio/main.o $(LIBFAKEVFIO) $(LIBSIM) $(LIBCOMMON)
 	$(call say,LD,$@)$(CC) $(LDFLAGS) -o $@ $< $(LIBFAKEVFIO) $(LIBSIM) \
 		$(LIBCOMMON) $(FAKEVFIO_LIBS) $(LDLIBS)
 
+ifneq ($(wildcard fakevfio/main.c),)
 all: $(FAKEVFIO)
+endif
 # ---- end of fakevfio -------------------------------------------------------
 
 deps:
