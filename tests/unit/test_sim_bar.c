@@ -11,12 +11,6 @@
 
 #include "testlib.h"
 
-static void ok_or_fail(bool ok, Error *err)
-{
-	if (!ok)
-		fail_msg("%s", error_get_pretty(err));
-}
-
 static uint32_t size_bar(SimDevice *dev, unsigned reg)
 {
 	uint32_t orig = tl_cfg_read(dev, reg, 4), v;
@@ -35,12 +29,12 @@ static void test_bar_sizing(void **state)
 	SimBarInfo bi;
 	(void)state;
 
-	ok_or_fail(sim_bar_add(dev, 0, SIM_BAR_MEM32, false, 0x1000, &err), err);
-	ok_or_fail(sim_bar_add(dev, 1, SIM_BAR_IO, false, 0x20, &err), err);
-	ok_or_fail(sim_bar_add(dev, 2, SIM_BAR_MEM64, true, 0x4000, &err), err);
-	ok_or_fail(sim_bar_add(dev, 4, SIM_BAR_MEM64, false, 0x200000000ull, &err), err);
-	ok_or_fail(sim_rom_add(dev, 0x800, "\x55\xaa", 2, &err), err);
-	ok_or_fail(sim_device_realize(dev, &err), err);
+	tl_ok(sim_bar_add(dev, 0, SIM_BAR_MEM32, false, 0x1000, &err), err);
+	tl_ok(sim_bar_add(dev, 1, SIM_BAR_IO, false, 0x20, &err), err);
+	tl_ok(sim_bar_add(dev, 2, SIM_BAR_MEM64, true, 0x4000, &err), err);
+	tl_ok(sim_bar_add(dev, 4, SIM_BAR_MEM64, false, 0x200000000ull, &err), err);
+	tl_ok(sim_rom_add(dev, 0x800, "\x55\xaa", 2, &err), err);
+	tl_ok(sim_device_realize(dev, &err), err);
 
 	assert_int_equal(size_bar(dev, PCI_BASE_ADDRESS_0), 0xfffff000);
 	assert_int_equal(size_bar(dev, PCI_BASE_ADDRESS_1), 0xffffffe1);
@@ -73,7 +67,7 @@ static void test_unimplemented_and_no_rom(void **state)
 	uint64_t v;
 	(void)state;
 
-	ok_or_fail(sim_device_realize(dev, &err), err);
+	tl_ok(sim_device_realize(dev, &err), err);
 	for (unsigned r = PCI_BASE_ADDRESS_0; r <= PCI_BASE_ADDRESS_5; r += 4)
 		assert_int_equal(size_bar(dev, r), 0);
 	assert_int_equal(size_bar(dev, PCI_ROM_ADDRESS), 0);
@@ -108,10 +102,10 @@ static void test_bar_errors(void **state)
 	expect_bar_error(dev, 0, SIM_BAR_IO, false, 0x20000, "not a valid");
 	expect_bar_error(dev, 0, SIM_BAR_IO, true, 0x20, "prefetchable");
 	expect_bar_error(dev, 5, SIM_BAR_MEM64, false, 0x1000, "upper half");
-	ok_or_fail(sim_bar_add(dev, 1, SIM_BAR_MEM32, false, 0x1000, &err), err);
+	tl_ok(sim_bar_add(dev, 1, SIM_BAR_MEM32, false, 0x1000, &err), err);
 	expect_bar_error(dev, 0, SIM_BAR_MEM64, false, 0x1000, "already in use");
 	expect_bar_error(dev, 1, SIM_BAR_MEM32, false, 0x1000, "already in use");
-	ok_or_fail(sim_bar_add(dev, 2, SIM_BAR_MEM64, false, 0x1000, &err), err);
+	tl_ok(sim_bar_add(dev, 2, SIM_BAR_MEM64, false, 0x1000, &err), err);
 	expect_bar_error(dev, 3, SIM_BAR_MEM32, false, 0x1000, "already in use");
 	assert_true(sim_bar_add(dev, 4, SIM_BAR_NONE, false, 0, &err));
 	assert_false(sim_rom_add(dev, 0x400, NULL, 0, &err));
@@ -128,10 +122,10 @@ static void test_bar_errors(void **state)
 	assert_false(sim_bar_set_addr(dev, 0, 0x1000, &err));
 	error_free(err);
 	err = NULL;
-	ok_or_fail(sim_bar_set_addr(dev, 2, 0x800000000ull, &err), err);
+	tl_ok(sim_bar_set_addr(dev, 2, 0x800000000ull, &err), err);
 	assert_int_equal(tl_cfg_read(dev, PCI_BASE_ADDRESS_2, 4), 0x4);
 	assert_int_equal(tl_cfg_read(dev, PCI_BASE_ADDRESS_3, 4), 0x8);
-	ok_or_fail(sim_device_realize(dev, &err), err);
+	tl_ok(sim_device_realize(dev, &err), err);
 	expect_bar_error(dev, 4, SIM_BAR_MEM32, false, 0x1000, "after realize");
 	sim_device_free(dev);
 }
@@ -179,11 +173,11 @@ static SimDevice *regs_device(RegLog *log, SimRegBlock **blkp)
 	Error *err = NULL;
 	SimRegBlock *blk;
 
-	ok_or_fail(sim_bar_add(dev, 0, SIM_BAR_MEM32, false, 0x1000, &err), err);
+	tl_ok(sim_bar_add(dev, 0, SIM_BAR_MEM32, false, 0x1000, &err), err);
 	blk = sim_bar_add_regs(dev, 0, 0x100, regs, NREGS, reg_read, reg_write, log, &err);
-	ok_or_fail(blk != NULL, err);
-	ok_or_fail(sim_bar_add_ram(dev, 0, 0x800, 0x100, 0x5a, &err), err);
-	ok_or_fail(sim_device_realize(dev, &err), err);
+	tl_ok(blk != NULL, err);
+	tl_ok(sim_bar_add_ram(dev, 0, 0x800, 0x100, 0x5a, &err), err);
+	tl_ok(sim_device_realize(dev, &err), err);
 	tl_cfg_write(dev, PCI_COMMAND, 2, PCI_COMMAND_MEMORY);
 	if (blkp)
 		*blkp = blk;
@@ -278,7 +272,7 @@ static void test_block_errors(void **state)
 	Error *err = NULL;
 	(void)state;
 
-	ok_or_fail(sim_bar_add(dev, 0, SIM_BAR_MEM32, false, 0x1000, &err), err);
+	tl_ok(sim_bar_add(dev, 0, SIM_BAR_MEM32, false, 0x1000, &err), err);
 	assert_null(sim_bar_add_regs(dev, 0, 0, bad_width, 1, NULL, NULL, NULL, &err));
 	assert_non_null(strstr(error_get_pretty(err), "width 3"));
 	error_free(err);
@@ -319,9 +313,9 @@ static void test_rom(void **state)
 	uint64_t v;
 	(void)state;
 
-	ok_or_fail(sim_rom_add(dev, 0x800, "\x55\xaa\x01", 3, &err), err);
-	ok_or_fail(sim_device_realize(dev, &err), err);
-	ok_or_fail(sim_bar_set_addr(dev, SIM_ROM_SLOT, 0xfeb00000, &err), err);
+	tl_ok(sim_rom_add(dev, 0x800, "\x55\xaa\x01", 3, &err), err);
+	tl_ok(sim_device_realize(dev, &err), err);
+	tl_ok(sim_bar_set_addr(dev, SIM_ROM_SLOT, 0xfeb00000, &err), err);
 	assert_int_equal(tl_cfg_read(dev, PCI_ROM_ADDRESS, 4), 0xfeb00000);
 	tl_cfg_write(dev, PCI_COMMAND, 2, PCI_COMMAND_MEMORY);
 	/* Disabled ROM does not decode. */

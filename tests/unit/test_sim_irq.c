@@ -15,12 +15,6 @@
 #define MSIX 0xb0
 #define PCIE 0x70
 
-static void ok_or_fail(bool ok, Error *err)
-{
-	if (!ok)
-		fail_msg("%s", error_get_pretty(err));
-}
-
 /* A function with MSI (nvec, 64-bit, maskable), MSI-X (8 in BAR2), AER. */
 static SimDevice *irq_device(TlHost *h, unsigned msi_nvec, bool msi64,
 			     bool maskable, bool pin)
@@ -31,14 +25,14 @@ static SimDevice *irq_device(TlHost *h, unsigned msi_nvec, bool msi64,
 	SimPcieConfig pc = { .flags = 0x0002, .devcap = PCI_EXP_DEVCAP_FLR };
 	Error *err = NULL;
 
-	ok_or_fail(sim_bar_add(dev, 2, SIM_BAR_MEM64, false, 0x1000, &err), err);
-	ok_or_fail(sim_cap_add_msi(dev, MSI, msi_nvec, msi64, maskable, &err), err);
-	ok_or_fail(sim_cap_add_pcie(dev, PCIE, &pc, &err), err);
-	ok_or_fail(sim_cap_add_msix(dev, MSIX, &mx, &err), err);
-	ok_or_fail(sim_ecap_add_aer(dev, 0x100, &err), err);
+	tl_ok(sim_bar_add(dev, 2, SIM_BAR_MEM64, false, 0x1000, &err), err);
+	tl_ok(sim_cap_add_msi(dev, MSI, msi_nvec, msi64, maskable, &err), err);
+	tl_ok(sim_cap_add_pcie(dev, PCIE, &pc, &err), err);
+	tl_ok(sim_cap_add_msix(dev, MSIX, &mx, &err), err);
+	tl_ok(sim_ecap_add_aer(dev, 0x100, &err), err);
 	if (pin)
 		sim_cfg_set(dev, PCI_INTERRUPT_PIN, 1, 1);
-	ok_or_fail(sim_device_realize(dev, &err), err);
+	tl_ok(sim_device_realize(dev, &err), err);
 	tl_host_attach(h, dev);
 	tl_cfg_write(dev, PCI_COMMAND, 2, PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER);
 	return dev;
@@ -182,7 +176,7 @@ static void test_msix_layout_errors(void **state)
 	Error *err = NULL;
 	(void)state;
 
-	ok_or_fail(sim_bar_add(dev, 0, SIM_BAR_MEM32, false, 0x1000, &err), err);
+	tl_ok(sim_bar_add(dev, 0, SIM_BAR_MEM32, false, 0x1000, &err), err);
 	/* Table and PBA overlap. */
 	mx.pba_offset = 0x40;
 	assert_false(sim_cap_add_msix(dev, 0x40, &mx, &err));
@@ -192,7 +186,7 @@ static void test_msix_layout_errors(void **state)
 	sim_device_free(dev);
 
 	dev = sim_device_new("t", 256);
-	ok_or_fail(sim_bar_add(dev, 0, SIM_BAR_MEM32, false, 0x1000, &err), err);
+	tl_ok(sim_bar_add(dev, 0, SIM_BAR_MEM32, false, 0x1000, &err), err);
 	mx.pba_offset = 0x80;
 	mx.table_bar = 1;
 	assert_false(sim_cap_add_msix(dev, 0x40, &mx, &err));
@@ -202,7 +196,7 @@ static void test_msix_layout_errors(void **state)
 	sim_device_free(dev);
 
 	dev = sim_device_new("t", 256);
-	ok_or_fail(sim_bar_add(dev, 0, SIM_BAR_MEM32, false, 0x1000, &err), err);
+	tl_ok(sim_bar_add(dev, 0, SIM_BAR_MEM32, false, 0x1000, &err), err);
 	mx.table_bar = 0;
 	mx.table_offset = 0xfc0;	/* 8 entries do not fit */
 	assert_false(sim_cap_add_msix(dev, 0x40, &mx, &err));
@@ -221,9 +215,9 @@ static void test_msix_layout_errors(void **state)
 	/* A reported PBA offset that differs from where the PBA is. */
 	mx.nvec = 8;
 	mx.pba_offset_reported = 0x8000;
-	ok_or_fail(sim_cap_add_msix(dev, 0x40, &mx, &err), err);
+	tl_ok(sim_cap_add_msix(dev, 0x40, &mx, &err), err);
 	assert_int_equal(sim_cfg_get(dev, 0x40 + PCI_MSIX_PBA, 4), 0x8000);
-	ok_or_fail(sim_device_realize(dev, &err), err);
+	tl_ok(sim_device_realize(dev, &err), err);
 	tl_cfg_write(dev, PCI_COMMAND, 2, PCI_COMMAND_MEMORY);
 	assert_int_equal(tl_bar_read(dev, 0, 0x80, 8), 0);	/* the real PBA */
 	sim_device_free(dev);
@@ -242,7 +236,7 @@ static void test_msi_cap_errors(void **state)
 	assert_false(sim_cap_add_msi(dev, 0x50, 64, false, false, &err));
 	error_free(err);
 	err = NULL;
-	ok_or_fail(sim_cap_add_msi(dev, 0x50, 2, false, true, &err), err);
+	tl_ok(sim_cap_add_msi(dev, 0x50, 2, false, true, &err), err);
 	assert_false(sim_cap_add_msi(dev, 0x70, 2, false, true, &err));
 	error_free(err);
 	sim_device_free(dev);

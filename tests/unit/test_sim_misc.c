@@ -18,12 +18,6 @@
 #define AF 0x48
 #define PCIE 0x70
 
-static void ok_or_fail(bool ok, Error *err)
-{
-	if (!ok)
-		fail_msg("%s", error_get_pretty(err));
-}
-
 static unsigned model_resets;
 static SimResetKind last_kind;
 
@@ -48,13 +42,13 @@ static SimDevice *reset_device(bool flr, bool nsr, bool d1)
 			     .devctl = 0x2810 };
 	Error *err = NULL;
 
-	ok_or_fail(sim_bar_add(dev, 0, SIM_BAR_MEM32, false, 0x1000, &err), err);
-	ok_or_fail(sim_cap_add_pm(dev, PM, 0x0003 | (d1 ? PCI_PM_CAP_D1 : 0) |
+	tl_ok(sim_bar_add(dev, 0, SIM_BAR_MEM32, false, 0x1000, &err), err);
+	tl_ok(sim_cap_add_pm(dev, PM, 0x0003 | (d1 ? PCI_PM_CAP_D1 : 0) |
 				  PCI_PM_CAP_PME_D3hot, nsr, &err), err);
-	ok_or_fail(sim_cap_add_af(dev, AF, &err), err);
-	ok_or_fail(sim_cap_add_pcie(dev, PCIE, &pc, &err), err);
+	tl_ok(sim_cap_add_af(dev, AF, &err), err);
+	tl_ok(sim_cap_add_pcie(dev, PCIE, &pc, &err), err);
 	sim_device_set_model(dev, &mops, malloc(16));
-	ok_or_fail(sim_device_realize(dev, &err), err);
+	tl_ok(sim_device_realize(dev, &err), err);
 	model_resets = 0;
 	return dev;
 }
@@ -319,7 +313,7 @@ static void test_trace(void **state)
 	assert_false(trace_event_state[TRACE_EV_sim_cfg_write]);
 	assert_true(trace_enable_patterns(" sim_cfg_w*,", &err));
 	trace_set_output(f);
-	ok_or_fail(sim_device_realize(dev, &err), err);
+	tl_ok(sim_device_realize(dev, &err), err);
 	tl_cfg_write(dev, PCI_INTERRUPT_LINE, 1, 5);
 	tl_cfg_read(dev, PCI_INTERRUPT_LINE, 1);	/* not enabled */
 	trace_disable_all();
@@ -392,7 +386,7 @@ static void test_threads(void **state)
 
 	sim_cfg_set(dev, PCI_INTERRUPT_PIN, 1, 1);
 	sim_cfg_set_mask(dev, SIM_MASK_RW, 0x40, 4, 0xffffffff);
-	ok_or_fail(sim_device_realize(dev, &err), err);
+	tl_ok(sim_device_realize(dev, &err), err);
 	tl_host_attach(&h, dev);
 	hm = (Hammer){ dev, 2000 };
 	for (unsigned i = 0; i < 4; i++)

@@ -83,6 +83,12 @@ void tl_host_attach(TlHost *h, SimDevice *dev)
 	sim_device_set_host(dev, &tl_ops, h);
 }
 
+void tl_ok(bool ok, Error *err)
+{
+	if (!ok)
+		fail_msg("%s", error_get_pretty(err));
+}
+
 SimDevice *tl_model(const char *model, const char *name, const char *params)
 {
 	Error *err = NULL;

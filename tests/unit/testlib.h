@@ -39,6 +39,8 @@ typedef struct TlHost {
 
 /* Wire dev's outputs to h (zeroed first). */
 void tl_host_attach(TlHost *h, SimDevice *dev);
+/* Fail the test with err's message unless ok. */
+void tl_ok(bool ok, Error *err);
 /* Create a model device or fail the test with the error message. */
 SimDevice *tl_model(const char *model, const char *name, const char *params);
 /* Create a model device expecting failure; returns the message (free it). */
