@@ -1,0 +1,103 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * fakevfio: the fake kernel.  Simulated PCI functions (sim/) presented at
+ * /sys/bus/pci/devices, /sys/kernel/iommu_groups and /dev/vfio through a
+ * FUSE filesystem, inside a private mount namespace (see docs/fakevfio.md).
+ *
+ * This header holds the machine description every part of fakevfio shares:
+ * the devices (one SimDevice each, with the BDF, IOMMU group, IRQ and BAR
+ * addresses the "firmware" gave it) and the IOMMU groups.
+ */
+#ifndef FAKEVFIO_FAKEVFIO_H
+#define FAKEVFIO_FAKEVFIO_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "common/error.h"
+#include "sim/sim.h"
+
+enum {
+	FV_BDF_LEN = 13,		/* "dddd:bb:dd.f" + NUL */
+	FV_GROUP_BASE = 100,		/* first default IOMMU group number */
+	FV_GROUP_MAX = 0x7fffffff,
+};
+
+typedef enum FvPlatform {
+	FV_PLATFORM_X86,
+	FV_PLATFORM_PSERIES,
+} FvPlatform;
+
+typedef struct FvGroup FvGroup;
+
+/* One simulated PCI function. */
+typedef struct FvDevice {
+	char bdf[FV_BDF_LEN];		/* canonical sysfs name */
+	unsigned domain, bus, slot, func;
+	char *model;
+	SimDevice *sim;
+	int want_group;			/* group=N, or -1 for a default group */
+	FvGroup *group;
+	unsigned irq;			/* sysfs "irq": legacy IRQ, 0 without a pin */
+	atomic_int numa_node;		/* sysfs "numa_node" (-1: none) */
+	bool rom_enabled;		/* the ROM BAR was enabled at enumeration */
+} FvDevice;
+
+/* One IOMMU group: the unit /dev/vfio/<id> hands out. */
+struct FvGroup {
+	int id;
+	FvDevice **devs;
+	unsigned ndevs;
+};
+
+/* What one --device option asked for (parsed, not yet created). */
+typedef struct FvDeviceSpec {
+	char *text;			/* as given, for messages */
+	char *model;
+	char bdf[FV_BDF_LEN];
+	unsigned domain, bus, slot, func;
+	int group;			/* -1: default */
+	char *params;			/* the rest, "key=val,..." (never NULL) */
+} FvDeviceSpec;
+
+/* The simulated machine. */
+typedef struct FvMachine {
+	FvPlatform platform;
+	FvDevice **devs;		/* in command-line order */
+	unsigned ndevs;
+	FvGroup **groups;		/* sorted by id */
+	unsigned ngroups;
+} FvMachine;
+
+/*
+ * Parse "dddd:bb:dd.f" or "bb:dd.f" (hex, domain 0 by default) into the
+ * canonical lower-case sysfs name.
+ */
+bool fv_bdf_parse(const char *text, char out[FV_BDF_LEN], unsigned *domain,
+		  unsigned *bus, unsigned *slot, unsigned *func, Error **errp);
+
+/* Parse "MODEL@BDF[,group=N][,key=val...]". */
+bool fv_device_spec_parse(const char *text, FvDeviceSpec *spec, Error **errp);
+void fv_device_spec_clear(FvDeviceSpec *spec);
+
+FvMachine *fv_machine_new(FvPlatform platform);
+void fv_machine_free(FvMachine *m);
+/*
+ * Create the device a spec describes (sim_model_create) and add it.
+ * Fails on a duplicate BDF or when the model fails.  Groups, BAR
+ * addresses and IRQs are assigned by fv_machine_realize.
+ */
+bool fv_machine_add_device(FvMachine *m, const FvDeviceSpec *spec, Error **errp);
+/*
+ * Finish the machine as firmware would: put every device in its group
+ * (explicit group=N, else a new group numbered from FV_GROUP_BASE up,
+ * skipping numbers already taken), assign BAR addresses and legacy IRQs.
+ */
+bool fv_machine_realize(FvMachine *m, Error **errp);
+/* The names of the bundled models, ", "-separated (malloc'ed; NULL: ENOMEM). */
+char *fv_model_list(void);
+FvDevice *fv_machine_find(const FvMachine *m, const char *bdf);
+FvGroup *fv_machine_group(const FvMachine *m, int id);
+
+#endif
