@@ -57,7 +57,7 @@ FAKEVFIO_LIBS := $(FUSE_LIBS) -lseccomp
 
 obj = $(patsubst %.c,$(B)/obj/%.o,$(1))
 
-.PHONY: all run check unit pytest coverage clean deps help
+.PHONY: all run check unit pytest coverage clean deps help bench
 # Keep objects of pattern-built programs (no needless rebuilds).
 .SECONDARY:
 all: $(LIBCOMMON) $(LIBSIM) $(SIM_TOOLS) $(LIBFAKEVFIO)
@@ -102,6 +102,17 @@ ifneq ($(wildcard fakevfio/main.c),)
 all: $(FAKEVFIO)
 endif
 # ---- end of fakevfio -------------------------------------------------------
+
+# ---- bench (benchmarks: timing lives here, never in tests) ----
+BENCH_BINS := $(B)/bin/bench/vfio-bench $(B)/bin/bench/null-fuse
+$(B)/obj/bench/%.o: CPPFLAGS += $(FUSE_CFLAGS)
+$(B)/bin/bench/%: $(B)/obj/bench/%.o
+	@mkdir -p $(dir $@)
+	$(call say,LD,$@)$(CC) $(LDFLAGS) -o $@ $< $(FUSE_LIBS) $(LDLIBS)
+all: $(BENCH_BINS)
+
+bench: deps all
+	$(Q)bench/run-fakevfio-bench $(B)
 
 deps:
 	$(Q)scripts/install-deps
