@@ -42,6 +42,14 @@ typedef struct FvDevice {
 	unsigned irq;			/* sysfs "irq": legacy IRQ, 0 without a pin */
 	atomic_int numa_node;		/* sysfs "numa_node" (-1: none) */
 	bool rom_enabled;		/* the ROM BAR was enabled at enumeration */
+	/*
+	 * Bound to vfio-pci (true, the default).  false models a device of
+	 * the group left bound to a host driver (topology "driver=host"):
+	 * its group is not viable (VFIO_GROUP_GET_STATUS without
+	 * VFIO_GROUP_FLAGS_VIABLE, SET_CONTAINER -> EPERM) and the device
+	 * itself cannot be opened through VFIO.
+	 */
+	bool vfio_bound;
 } FvDevice;
 
 /* One IOMMU group: the unit /dev/vfio/<id> hands out. */
@@ -59,6 +67,7 @@ typedef struct FvDeviceSpec {
 	unsigned domain, bus, slot, func;
 	int group;			/* -1: default */
 	char *params;			/* the rest, "key=val,..." (never NULL) */
+	bool host_driver;		/* bound to a host driver: !vfio_bound */
 } FvDeviceSpec;
 
 /* The simulated machine. */

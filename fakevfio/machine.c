@@ -264,6 +264,7 @@ bool fv_machine_add_device(FvMachine *m, const FvDeviceSpec *spec, Error **errp)
 	d->slot = spec->slot;
 	d->func = spec->func;
 	d->want_group = spec->group;
+	d->vfio_bound = !spec->host_driver;
 	atomic_init(&d->numa_node, -1);
 	d->sim = sim_model_create(spec->model, spec->bdf, spec->params, errp);
 	if (!d->sim) {

@@ -11,10 +11,13 @@
  * host's DMA translation, and dispatches the device fd's ioctls and region
  * reads/writes to vconfig.c, irqs.c and hostpci.c.
  *
- * Locking: every entry point takes the sim device's lock (see
+ * Locking: per-device state is guarded by the sim device's lock (see
  * /tmp/fv-modules.md rule: device lock first, then container lock), so the
  * host's dma callback is called with the device lock held and may take the
- * container lock.
+ * container lock.  A process-wide mutex (the kernel's dev_set->lock) is
+ * held by open, close and VFIO_DEVICE_PCI_HOT_RESET, which take the device
+ * locks of a whole bus inside it: call no fv_vdev_* function with a sim
+ * device lock held.  The host callbacks may run with a device lock held.
  */
 #ifndef FAKEVFIO_VDEV_H
 #define FAKEVFIO_VDEV_H
@@ -49,7 +52,12 @@ typedef struct FvVdevHost {
 	 * (no such fd) or -EINVAL (not a VFIO group file).
 	 */
 	FvGroup *(*group_from_fd)(void *opaque, const FvUser *u, int fd, int *err);
-	/* Called for every interrupt signalled to user space (event log). */
+	/*
+	 * Called for every device interrupt signalled to user space (event
+	 * log); not for SET_IRQS loopback signals.  An INTx that the unmask
+	 * eventfd re-fires is told at the device's next ioctl, read/write or
+	 * INTx change.
+	 */
 	void (*irq_signalled)(void *opaque, FvDevice *dev, unsigned index,
 			      unsigned vector);
 	void *opaque;

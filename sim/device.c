@@ -124,6 +124,14 @@ void sim_device_set_host(SimDevice *dev, const SimHostOps *ops, void *opaque)
 	sim_unlock(dev);
 }
 
+void sim_device_get_host(SimDevice *dev, const SimHostOps **ops, void **opaque)
+{
+	sim_lock(dev);
+	*ops = dev->host;
+	*opaque = dev->host_opaque;
+	sim_unlock(dev);
+}
+
 void sim_device_lock(SimDevice *dev)
 {
 	sim_lock(dev);

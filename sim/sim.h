@@ -107,6 +107,8 @@ void sim_device_free(SimDevice *dev);
 const char *sim_device_name(const SimDevice *dev);
 unsigned sim_device_cfg_size(const SimDevice *dev);
 void sim_device_set_host(SimDevice *dev, const SimHostOps *ops, void *opaque);
+/* The ops and opaque last set (NULL, NULL when none), to restore them later. */
+void sim_device_get_host(SimDevice *dev, const SimHostOps **ops, void **opaque);
 /*
  * The device's own (recursive) lock.  A host that keeps per-device state
  * may guard it with this lock: host callbacks run with it held, so the
