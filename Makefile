@@ -80,14 +80,25 @@ $(B)/obj/fakevfio/%.o: CPPFLAGS += $(FUSE_CFLAGS)
 $(LIBFAKEVFIO): $(call obj,$(FAKEVFIO_SRCS))
 	$(call say,AR,$@)rm -f $@ && ar rcs $@ $^
 
+# ---- core (the passthrough core: core/*.c -> libcore.a) --------------------
+# Every unit test links it (see the tests rule: $(LIBCORE) before $(LIBFAKEVFIO)).
+CORE_SRCS := $(wildcard core/*.c)
+LIBCORE := $(B)/libcore.a
+
+$(LIBCORE): $(call obj,$(CORE_SRCS))
+	$(call say,AR,$@)rm -f $@ && ar rcs $@ $^
+
+all: $(LIBCORE)
+# ---- end of core -----------------------------------------------------------
+
 $(B)/bin/%: $(B)/obj/sim/tools/%.o $(LIBSIM) $(LIBCOMMON)
 	@mkdir -p $(dir $@)
 	$(call say,LD,$@)$(CC) $(LDFLAGS) -o $@ $< $(LIBSIM) $(LIBCOMMON) $(LDLIBS)
 
-$(B)/tests/%: $(B)/obj/tests/unit/%.o $(call obj,$(UNIT_HELPERS)) $(LIBFAKEVFIO) $(LIBSIM) $(LIBCOMMON)
+$(B)/tests/%: $(B)/obj/tests/unit/%.o $(call obj,$(UNIT_HELPERS)) $(LIBCORE) $(LIBFAKEVFIO) $(LIBSIM) $(LIBCOMMON)
 	@mkdir -p $(dir $@)
 	$(call say,LD,$@)$(CC) $(LDFLAGS) -o $@ $< $(call obj,$(UNIT_HELPERS)) \
-		$(LIBFAKEVFIO) $(LIBSIM) $(LIBCOMMON) -lcmocka $(FAKEVFIO_LIBS) $(LDLIBS)
+		$(LIBCORE) $(LIBFAKEVFIO) $(LIBSIM) $(LIBCOMMON) -lcmocka $(FAKEVFIO_LIBS) $(LDLIBS)
 
 # ---- fakevfio: the FUSE-backed fake kernel (fakevfio/) --------------------
 # The binary: fakevfio/main.c on libfakevfio.a (defined above), libfuse3.

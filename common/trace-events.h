@@ -32,3 +32,45 @@ TRACE_EVENT(sim_mbox, (const char *dev, unsigned opcode, unsigned retval),
 	    "%s opcode=0x%02x retval=%u", dev, opcode, retval)
 TRACE_EVENT(sim_dmatest_cmd, (const char *dev, unsigned op, unsigned long long src, unsigned long long dst, unsigned len, unsigned cause),
 	    "%s op=%u src=0x%llx dst=0x%llx len=0x%x cause=%u", dev, op, src, dst, len, cause)
+
+/* core/: the guest machine model (gmem, gpci, gmsi, gintc) */
+TRACE_EVENT(core_mem_update, (const char *as, unsigned nsections),
+	    "%s sections=%u", as, nsections)
+TRACE_EVENT(core_mem_region_add, (const char *as, unsigned long long addr, unsigned long long size, const char *mr, unsigned long long offset),
+	    "%s [0x%llx +0x%llx] %s+0x%llx", as, addr, size, mr, offset)
+TRACE_EVENT(core_mem_region_del, (const char *as, unsigned long long addr, unsigned long long size, const char *mr, unsigned long long offset),
+	    "%s [0x%llx +0x%llx] %s+0x%llx", as, addr, size, mr, offset)
+TRACE_EVENT(core_mem_unassigned, (const char *as, unsigned long long addr, unsigned long long len, int is_write),
+	    "%s addr=0x%llx len=0x%llx write=%d", as, addr, len, is_write)
+TRACE_EVENT(core_mem_bad_access, (const char *mr, unsigned long long off, unsigned size, int is_write),
+	    "%s off=0x%llx size=%u write=%d", mr, off, size, is_write)
+TRACE_EVENT(core_iommu_notify, (const char *mr, unsigned long long iova, unsigned long long xlat, unsigned long long mask, unsigned perm),
+	    "%s iova=0x%llx xlat=0x%llx mask=0x%llx perm=%u", mr, iova, xlat, mask, perm)
+TRACE_EVENT(core_pci_register, (const char *dev, unsigned slot, unsigned func),
+	    "%s %02x.%x", dev, slot, func)
+TRACE_EVENT(core_pci_unregister, (const char *dev, unsigned slot, unsigned func),
+	    "%s %02x.%x", dev, slot, func)
+TRACE_EVENT(core_pci_cfg_read, (const char *dev, unsigned off, unsigned len, unsigned val),
+	    "%s off=0x%03x len=%u val=0x%x", dev, off, len, val)
+TRACE_EVENT(core_pci_cfg_write, (const char *dev, unsigned off, unsigned len, unsigned val),
+	    "%s off=0x%03x len=%u val=0x%x", dev, off, len, val)
+TRACE_EVENT(core_pci_bar_map, (const char *dev, unsigned bar, unsigned long long addr, unsigned long long size),
+	    "%s bar=%u addr=0x%llx size=0x%llx", dev, bar, addr, size)
+TRACE_EVENT(core_pci_bar_unmap, (const char *dev, unsigned bar, unsigned long long addr, unsigned long long size),
+	    "%s bar=%u addr=0x%llx size=0x%llx", dev, bar, addr, size)
+TRACE_EVENT(core_pci_intx, (const char *dev, unsigned pin, int level),
+	    "%s pin=%u level=%d", dev, pin, level)
+TRACE_EVENT(core_pci_reset, (const char *dev, const char *kind),
+	    "%s kind=%s", dev, kind)
+TRACE_EVENT(core_msi_notify, (const char *dev, const char *type, unsigned vector, unsigned long long addr, unsigned data),
+	    "%s %s vector=%u addr=0x%llx data=0x%x", dev, type, vector, addr, data)
+TRACE_EVENT(core_msi_pending, (const char *dev, const char *type, unsigned vector),
+	    "%s %s vector=%u masked: pending", dev, type, vector)
+TRACE_EVENT(core_msi_drop, (const char *dev, unsigned long long addr, unsigned data, const char *why),
+	    "%s addr=0x%llx data=0x%x dropped: %s", dev, addr, data, why)
+TRACE_EVENT(core_msix_mask, (const char *dev, unsigned vector, int masked),
+	    "%s vector=%u masked=%d", dev, vector, masked)
+TRACE_EVENT(core_intc_msi, (const char *intc, unsigned source, unsigned long long addr, unsigned data),
+	    "%s source=0x%x addr=0x%llx data=0x%x", intc, source, addr, data)
+TRACE_EVENT(core_intc_intx, (const char *intc, unsigned source, unsigned pin, int level),
+	    "%s source=0x%x pin=%u level=%d", intc, source, pin, level)
