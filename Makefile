@@ -112,6 +112,25 @@ $(FAKEVFIO): $(B)/obj/fakevfio/main.o $(LIBFAKEVFIO) $(LIBSIM) $(LIBCOMMON)
 ifneq ($(wildcard fakevfio/main.c),)
 all: $(FAKEVFIO)
 endif
+
+# Test clients (tests/clients/*.c -> bin/tests/<name>): libc only and no
+# sanitizers, so that they run on real VFIO too; vfio-probe also static when
+# the toolchain has libc.a.
+CLIENT_SRCS := $(wildcard tests/clients/*.c)
+CLIENTS := $(patsubst tests/clients/%.c,$(B)/bin/tests/%,$(CLIENT_SRCS))
+CLIENT_CFLAGS := -std=c11 $(WARN) -g -O2 -MD -MP
+
+$(B)/bin/tests/%: tests/clients/%.c
+	@mkdir -p $(dir $@)
+	$(call say,CC,$@)$(CC) $(CPPFLAGS) $(CLIENT_CFLAGS) -o $@ $<
+
+ifneq ($(and $(wildcard tests/clients/vfio-probe.c),$(wildcard $(shell $(CC) -print-file-name=libc.a))),)
+CLIENTS += $(B)/bin/tests/vfio-probe-static
+$(B)/bin/tests/vfio-probe-static: tests/clients/vfio-probe.c
+	@mkdir -p $(dir $@)
+	$(call say,CC,$@)$(CC) $(CPPFLAGS) $(CLIENT_CFLAGS) -static -o $@ $<
+endif
+all: $(CLIENTS)
 # ---- end of fakevfio -------------------------------------------------------
 
 # ---- bench (benchmarks: timing lives here, never in tests) ----

@@ -16,6 +16,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -58,11 +59,13 @@ struct FvNode {
 };
 
 /* One open file description. */
-typedef struct FvOpen {
+typedef struct FvOpen FvOpen;
+struct FvOpen {
 	FvNode *node;
 	bool admin;		/* the opener had CAP_SYS_ADMIN (config) */
 	FvVfioFile *vfio;	/* VFIO */
-} FvOpen;
+	FvOpen *prev, *next;	/* FvFs.opens */
+};
 
 struct FvFs {
 	FvMachine *machine;
@@ -73,8 +76,17 @@ struct FvFs {
 	struct fuse_session *se;
 	int fuse_fd;
 	int stop_fd;
-	pthread_t threads[FV_FS_THREADS];
+	/*
+	 * Workers: FV_FS_THREADS at start, one more whenever none is idle
+	 * (a VFIO request may wait for another that fakevfio itself issues),
+	 * up to FV_FS_MAX_THREADS.
+	 */
+	pthread_mutex_t lock;	/* threads, nthreads, opens */
+	pthread_t threads[FV_FS_MAX_THREADS];
 	unsigned nthreads;
+	bool stopping;		/* no more workers */
+	atomic_uint idle;
+	FvOpen *opens;		/* open files (freed by fv_fs_free if FUSE never released them) */
 };
 
 /* ---- the tree ------------------------------------------------------- */
@@ -196,6 +208,14 @@ static bool build(FvFs *fs)
 	if (!n)
 		return false;
 	n->vfio_kind = FV_VFIO_CONTAINER;
+	/*
+	 * Device fds: opened by the seccomp supervisor only (vfio.h), in the
+	 * root, which no bind mount shows.
+	 */
+	n = node_new(fs, root, FV_NODE_VFIO, S_IFREG | 0600, FV_VFIO_DEVICE_NODE);
+	if (!n)
+		return false;
+	n->vfio_kind = FV_VFIO_DEVICE;
 	for (unsigned i = 0; i < m->ngroups; i++) {
 		FvGroup *g = m->groups[i];
 		FvNode *gdir, *gdevs;
@@ -244,6 +264,8 @@ FvFs *fv_fs_new(FvMachine *m, FvVfio *v, Error **errp)
 	fs->vfio = v;
 	fs->fuse_fd = -1;
 	fs->stop_fd = -1;
+	pthread_mutex_init(&fs->lock, NULL);
+	atomic_init(&fs->idle, 0);
 	clock_gettime(CLOCK_REALTIME, &fs->born);
 	if (!build(fs)) {
 		error_setg(errp, "out of memory building the filesystem");
@@ -258,6 +280,14 @@ void fv_fs_free(FvFs *fs)
 	if (!fs)
 		return;
 	fv_fs_stop(fs);
+	/* Files whose RELEASE never came (the VFIO state is fv_vfio_free's). */
+	while (fs->opens) {
+		FvOpen *o = fs->opens;
+
+		fs->opens = o->next;
+		free(o);
+	}
+	pthread_mutex_destroy(&fs->lock);
 	for (unsigned i = 0; i < fs->nnodes; i++) {
 		free(fs->nodes[i]->name);
 		free(fs->nodes[i]->kids);
@@ -318,6 +348,29 @@ static bool pid_is_admin(pid_t pid)
 	}
 	fclose(f);
 	return admin;
+}
+
+static void opens_add(FvFs *fs, FvOpen *o)
+{
+	pthread_mutex_lock(&fs->lock);
+	o->prev = NULL;
+	o->next = fs->opens;
+	if (fs->opens)
+		fs->opens->prev = o;
+	fs->opens = o;
+	pthread_mutex_unlock(&fs->lock);
+}
+
+static void opens_del(FvFs *fs, FvOpen *o)
+{
+	pthread_mutex_lock(&fs->lock);
+	if (o->prev)
+		o->prev->next = o->next;
+	else
+		fs->opens = o->next;
+	if (o->next)
+		o->next->prev = o->prev;
+	pthread_mutex_unlock(&fs->lock);
 }
 
 static void node_stat(FvFs *fs, const FvNode *n, struct stat *st)
@@ -468,17 +521,36 @@ static void fs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 			fuse_reply_err(req, -err);
 			return;
 		}
-		fi->nonseekable = 1;
+		/*
+		 * The kernel's VFIO files have no llseek: lseek is ESPIPE.  A
+		 * device fd must keep pread/pwrite, which FUSE's nonseekable
+		 * open would take away: it stays seekable (docs/fakevfio.md).
+		 */
+		fi->nonseekable = !fv_vfio_file_is_device(o->vfio);
 	}
 	fi->direct_io = 1;
-	fi->noflush = 1;
+	/* FLUSH (every close) only where a racing group open needs it. */
+	fi->noflush = !(n->kind == FV_NODE_VFIO && n->vfio_kind != FV_VFIO_CONTAINER);
 	fi->fh = (uint64_t)(uintptr_t)o;
+	opens_add(fs, o);
 	if (fuse_reply_open(req, fi) == -ENOENT) {
 		/* The opener was interrupted: no release will come. */
+		opens_del(fs, o);
 		if (o->vfio)
 			fv_vfio_release(fs->vfio, o->vfio);
 		free(o);
 	}
+}
+
+static void fs_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	FvOpen *o = (FvOpen *)(uintptr_t)fi->fh;
+	FvCaller who = req_caller(req);
+
+	(void)ino;
+	if (o && o->vfio)
+		fv_vfio_flush(req_fs(req)->vfio, o->vfio, &who);
+	fuse_reply_err(req, 0);
 }
 
 static void fs_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
@@ -486,8 +558,11 @@ static void fs_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 	FvOpen *o = (FvOpen *)(uintptr_t)fi->fh;
 
 	(void)ino;
-	if (o && o->vfio)
-		fv_vfio_release(req_fs(req)->vfio, o->vfio);
+	if (o) {
+		opens_del(req_fs(req), o);
+		if (o->vfio)
+			fv_vfio_release(req_fs(req)->vfio, o->vfio);
+	}
 	free(o);
 	fuse_reply_err(req, 0);
 }
@@ -527,13 +602,19 @@ static void fs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		return;
 	}
 	default: {	/* FV_NODE_VFIO: only files are opened */
-		ssize_t r = fv_vfio_read(fs->vfio, o->vfio, page,
-					 size < sizeof(page) ? size : sizeof(page));
+		char *buf = size ? malloc(size) : NULL;
+		ssize_t r;
 
+		if (size && !buf) {
+			fuse_reply_err(req, ENOMEM);
+			return;
+		}
+		r = fv_vfio_read(fs->vfio, o->vfio, buf, size, (uint64_t)off);
 		if (r < 0)
 			fuse_reply_err(req, (int)-r);
 		else
-			fuse_reply_buf(req, page, (size_t)r);
+			fuse_reply_buf(req, buf, (size_t)r);
+		free(buf);
 		return;
 	}
 	}
@@ -560,7 +641,7 @@ static void fs_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
 								 (uint64_t)off, buf, size);
 		break;
 	default:	/* FV_NODE_VFIO: only files are opened */
-		r = fv_vfio_write(fs->vfio, o->vfio, buf, size);
+		r = fv_vfio_write(fs->vfio, o->vfio, buf, size, (uint64_t)off);
 		break;
 	}
 	if (r < 0)
@@ -605,11 +686,25 @@ static const struct fuse_lowlevel_ops fs_ops = {
 	.read = fs_read,
 	.write = fs_write,
 	.release = fs_release,
+	.flush = fs_flush,
 	.readdir = fs_readdir,
 	.ioctl = fs_ioctl,
 };
 
 /* ---- the server ----------------------------------------------------- */
+
+static void *worker(void *opaque);
+
+/* One more worker (fs->lock held): true if it started. */
+static bool spawn_worker(FvFs *fs)
+{
+	if (fs->stopping || fs->nthreads == FV_FS_MAX_THREADS ||
+	    pthread_create(&fs->threads[fs->nthreads], NULL, worker, fs))
+		return false;
+	fs->nthreads++;
+	atomic_fetch_add(&fs->idle, 1);
+	return true;
+}
 
 static void *worker(void *opaque)
 {
@@ -633,7 +728,15 @@ static void *worker(void *opaque)
 			continue;
 		if (r <= 0)
 			break;	/* the connection is gone (0: unmounted) */
+		/* The last idle worker takes a request: make another. */
+		if (atomic_fetch_sub(&fs->idle, 1) == 1) {
+			pthread_mutex_lock(&fs->lock);
+			if (!atomic_load(&fs->idle))
+				spawn_worker(fs);
+			pthread_mutex_unlock(&fs->lock);
+		}
 		fuse_session_process_buf(fs->se, &buf);
+		atomic_fetch_add(&fs->idle, 1);
 	}
 	free(buf.mem);
 	return NULL;
@@ -672,15 +775,19 @@ bool fv_fs_start(FvFs *fs, int fuse_fd, Error **errp)
 		error_setg_errno(errp, errno, "eventfd");
 		return false;
 	}
+	pthread_mutex_lock(&fs->lock);
 	for (unsigned i = 0; i < FV_FS_THREADS; i++) {
 		int err = pthread_create(&fs->threads[i], NULL, worker, fs);
 
 		if (err) {
+			pthread_mutex_unlock(&fs->lock);
 			error_setg_errno(errp, err, "cannot start a FUSE worker");
 			return false;
 		}
 		fs->nthreads++;
+		atomic_fetch_add(&fs->idle, 1);
 	}
+	pthread_mutex_unlock(&fs->lock);
 	return true;
 fail:
 	if (fs->se) {
@@ -700,9 +807,23 @@ void fv_fs_stop(FvFs *fs)
 		if (write(fs->stop_fd, &one, sizeof(one)) != sizeof(one))
 			fuse_session_exit(fs->se);
 	}
-	for (unsigned i = 0; i < fs->nthreads; i++)
-		pthread_join(fs->threads[i], NULL);
-	fs->nthreads = 0;
+	/* Workers may still be spawning workers: no more, then join all. */
+	pthread_mutex_lock(&fs->lock);
+	fs->stopping = true;
+	pthread_mutex_unlock(&fs->lock);
+	for (unsigned i = 0;; i++) {
+		pthread_t t;
+
+		pthread_mutex_lock(&fs->lock);
+		if (i >= fs->nthreads) {
+			fs->nthreads = 0;
+			pthread_mutex_unlock(&fs->lock);
+			break;
+		}
+		t = fs->threads[i];
+		pthread_mutex_unlock(&fs->lock);
+		pthread_join(t, NULL);
+	}
 	if (fs->se) {
 		/* Closes /dev/fuse: the kernel aborts the connection. */
 		fuse_session_destroy(fs->se);

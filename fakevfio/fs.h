@@ -26,7 +26,8 @@
 #define FV_FS_VFIO "vfio"
 
 enum {
-	FV_FS_THREADS = 4,	/* worker threads serving requests */
+	FV_FS_THREADS = 4,	/* worker threads serving requests at start */
+	FV_FS_MAX_THREADS = 64,	/* at most */
 };
 
 typedef struct FvFs FvFs;

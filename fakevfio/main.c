@@ -2,7 +2,8 @@
 /*
  * fakevfio: run a command against simulated VFIO devices.
  *
- *   fakevfio run [--device MODEL@BDF[,group=N][,key=val...]]... -- CMD ARGS...
+ *   fakevfio run [--device MODEL@BDF[,group=N][,key=val...]]... [--topology FILE]
+ *                [--trace FILE] -- CMD ARGS...
  *
  * See usage() and docs/fakevfio.md.
  */
@@ -15,18 +16,34 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "fakevfio/control.h"
+#include "fakevfio/events.h"
 #include "fakevfio/fakevfio.h"
+#include "fakevfio/faults.h"
 #include "fakevfio/fs.h"
 #include "fakevfio/ns.h"
+#include "fakevfio/optrace.h"
 #include "fakevfio/run.h"
+#include "fakevfio/seccomp.h"
+#include "fakevfio/topology.h"
 #include "fakevfio/vfio.h"
 
 static const char prog[] = "fakevfio";
+
+/*
+ * The directory briefly covered by the control socket's private tmpfs
+ * (fv_control_private_dir): one that fv_ns_enter checked, in the new
+ * namespace, before anything else uses it.
+ */
+#define CONTROL_COVER "/sys/bus/pci/devices"
 
 typedef struct Options {
 	FvDeviceSpec *devs;
 	unsigned ndevs;
 	FvPlatform platform;
+	bool platform_given;	/* --platform: overrides the topology's */
+	const char *topology;	/* --topology FILE */
+	const char *trace;	/* --trace FILE */
 	char **cmd;		/* argv of CMD (points into main's argv) */
 } Options;
 
@@ -48,12 +65,18 @@ static void usage(FILE *f)
 		"                      add a device of MODEL at BDF ([DDDD:]BB:DD.F, hex)\n"
 		"                      in IOMMU group N (default: a group of its own,\n"
 		"                      numbered from %d up); key=val pairs go to the model\n"
-		"  --platform x86      the host platform (x86 only for now)\n"
-		"  --topology FILE     (not yet supported)\n"
-		"  --trace FILE        (not yet supported)\n"
+		"  --platform x86      the host platform (x86 only for now); overrides the\n"
+		"                      topology file's\n"
+		"  --topology FILE     devices, groups, platform and fault rules from FILE\n"
+		"                      (docs/fakevfio.md); --device adds devices after them\n"
+		"  --trace FILE        log every VFIO operation to FILE ('-': stderr);\n"
+		"                      also FAKEVFIO_TRACE=FILE in the environment\n"
 		"  -h, --help          show this help\n"
 		"\n"
 		"Models: %s\n"
+		"\n"
+		"CMD finds the control socket (irq, dma-read/-write, aer, fault, events,\n"
+		"dump, ...: send 'help') at $FAKEVFIO_CONTROL.\n"
 		"\n"
 		"Exit status of fakevfio itself: 125 on its own errors, 126 if CMD\n"
 		"cannot be executed, 127 if CMD is not found.\n",
@@ -148,6 +171,7 @@ static int parse_run(int argc, char **argv, Options *o, Error **errp)
 				return -1;
 			if (!strcmp(v, "x86")) {
 				o->platform = FV_PLATFORM_X86;
+				o->platform_given = true;
 			} else if (!strcmp(v, "pseries")) {
 				error_setg(errp, "--platform pseries: not yet supported");
 				return -1;
@@ -156,12 +180,21 @@ static int parse_run(int argc, char **argv, Options *o, Error **errp)
 				return -1;
 			}
 		} else if (is_option(a, "--topology") || is_option(a, "--trace")) {
-			const char *name = is_option(a, "--trace") ? "--trace" : "--topology";
+			bool trace = is_option(a, "--trace");
+			const char *name = trace ? "--trace" : "--topology";
+			const char **slot = trace ? &o->trace : &o->topology;
 
 			if (!(v = option_value(argc, argv, &i, name, errp)))
 				return -1;
-			error_setg(errp, "%s: not yet supported", name);
-			return -1;
+			if (*slot) {
+				error_setg(errp, "%s given twice", name);
+				return -1;
+			}
+			if (!*v) {
+				error_setg(errp, "%s needs a file name", name);
+				return -1;
+			}
+			*slot = v;
 		} else if (a[0] == '-') {
 			error_setg(errp, "unknown option '%s'", a);
 			return -1;
@@ -174,11 +207,122 @@ static int parse_run(int argc, char **argv, Options *o, Error **errp)
 	return -1;
 }
 
+/*
+ * The machine: the topology file's devices (file order), then --device's
+ * (command-line order).  --platform overrides the file's platform.
+ */
+static FvMachine *build_machine(Options *o, FvTopology *topo, Error **errp)
+{
+	FvPlatform platform = o->platform;
+	FvMachine *m;
+
+	if (o->topology && !fv_topology_load(topo, o->topology, errp))
+		return NULL;
+	if (!o->platform_given && topo->has_platform) {
+		if (topo->platform == FV_PLATFORM_PSERIES) {
+			error_setg(errp, "%s:%u:%u: platform pseries: not yet supported",
+				   topo->file, topo->platform_line, topo->platform_col);
+			return NULL;
+		}
+		platform = topo->platform;
+	}
+	m = fv_machine_new(platform);
+	if (!m) {
+		error_setg(errp, "out of memory");
+		return NULL;
+	}
+	if (!fv_topology_add_devices(topo, m, errp))
+		goto fail;
+	for (unsigned i = 0; i < o->ndevs; i++) {
+		const FvTopoDevice *td = fv_topology_find(topo, o->devs[i].bdf);
+
+		if (td) {
+			error_setg(errp, "--device '%s': %s is already taken by a %s device (%s:%u)",
+				   o->devs[i].text, td->spec.bdf, td->spec.model, topo->file,
+				   td->line);
+			goto fail;
+		}
+		if (!fv_machine_add_device(m, &o->devs[i], errp)) {
+			error_prepend(errp, "--device '%s': ", o->devs[i].text);
+			goto fail;
+		}
+	}
+	if (!fv_machine_realize(m, errp) || !fv_topology_check_groups(topo, m, errp))
+		goto fail;
+	return m;
+fail:
+	fv_machine_free(m);
+	return NULL;
+}
+
+/* ---- the VFIO core's hooks: event log and control socket dumps ---- */
+
+static void log_dma_fault(void *opaque, FvDevice *dev, uint64_t iova, size_t len,
+			  bool write, int err)
+{
+	fv_events_iommu_fault(opaque, dev->bdf, iova, len, write, err);
+}
+
+static void log_irq(void *opaque, FvDevice *dev, unsigned index, unsigned vector)
+{
+	fv_events_irq(opaque, dev->bdf, index, vector);
+}
+
+static bool dump_device(void *opaque, FvDevice *dev, FILE *out)
+{
+	return fv_vfio_dump_device(opaque, dev, out);
+}
+
+static bool dump_mapping(void *opaque, unsigned container, const FvType1Mapping *m)
+{
+	fv_control_format_mapping(opaque, container, m);
+	return true;
+}
+
+static void dump_mappings(void *opaque, FILE *out)
+{
+	fv_vfio_foreach_mapping(opaque, dump_mapping, out);
+}
+
+/*
+ * The control socket, in a directory that exists nowhere but in this
+ * process's descriptor table (fv_control_private_dir): CMD reaches it as
+ * $FAKEVFIO_CONTROL = /proc/PID/fd/N/control.  Returns the directory's fd.
+ */
+static int control_setup(FvControl *control, Error **errp)
+{
+	char path[64];
+	int dir = fv_control_private_dir(CONTROL_COVER, errp);
+
+	if (dir < 0)
+		return -1;
+	snprintf(path, sizeof(path), "/proc/%d/fd/%d/control", (int)getpid(), dir);
+	if (!fv_control_listen(control, path, errp) || !fv_control_start(control, errp)) {
+		close(dir);
+		return -1;
+	}
+	if (setenv("FAKEVFIO_CONTROL", path, 1) < 0) {
+		error_setg_errno(errp, errno, "cannot set FAKEVFIO_CONTROL");
+		close(dir);
+		return -1;
+	}
+	return dir;
+}
+
 /* Build the machine, mount the fake, run CMD.  Returns the exit status. */
 static int run(Options *o)
 {
-	FvMachine *m = fv_machine_new(o->platform);
+	FvTopology topo = { 0 };
+	FvMachine *m = NULL;
+	FvEvents *events = NULL;
+	FvFaults *faults = NULL;
+	FvOptrace *trace = NULL;
+	FvControl *control = NULL;
+	const char *trace_path;
+	int control_dir = -1;
 	FvVfio *vfio = NULL;
+	FvSeccomp *sc = NULL;
+	FvRunHook hook;
 	FvFs *fs = NULL;
 	FvNs ns = { .root_fd = -1 };
 	sigset_t set, orig;
@@ -187,23 +331,43 @@ static int run(Options *o)
 	int status = FV_RUN_EXIT_FAILURE, fuse_fd, sig;
 	pid_t pid;
 
-	if (!m) {
+	/*
+	 * Before any thread exists (the VFIO core's event loop, the control
+	 * socket, the FUSE workers): the signals are taken by sigwaitinfo,
+	 * and a thread that left SIGCHLD unblocked would swallow it.
+	 */
+	fv_run_signals(&set);
+	pthread_sigmask(SIG_BLOCK, &set, &orig);
+
+	m = build_machine(o, &topo, &err);
+	if (!m)
+		goto out;
+	/* The observers: event log, fault rules, operation trace. */
+	events = fv_events_new(0);
+	faults = fv_faults_new();
+	if (!events || !faults) {
 		error_setg(&err, "out of memory");
 		goto out;
 	}
-	for (unsigned i = 0; i < o->ndevs; i++) {
-		if (!fv_machine_add_device(m, &o->devs[i], &err)) {
-			error_prepend(&err, "--device '%s': ", o->devs[i].text);
-			goto out;
-		}
-	}
-	if (!fv_machine_realize(m, &err))
+	if (!fv_topology_add_faults(&topo, faults, &err))
 		goto out;
-	vfio = fv_vfio_new(m);
-	if (!vfio) {
-		error_setg(&err, "out of memory");
+	trace_path = o->trace ? o->trace : getenv("FAKEVFIO_TRACE");
+	if (trace_path && *trace_path && !(trace = fv_optrace_open(trace_path, &err)))
 		goto out;
-	}
+	/* It is fakevfio's, not CMD's (a nested run would write to it too). */
+	unsetenv("FAKEVFIO_TRACE");
+	control = fv_control_new(&(FvControlConfig){ .machine = m, .events = events,
+						     .faults = faults }, &err);
+	if (!control)
+		goto out;
+	vfio = fv_vfio_new(m, &err);
+	if (!vfio)
+		goto out;
+	fv_vfio_set_events(vfio, &(FvVfioEvents){ .dma_fault = log_dma_fault, .irq = log_irq,
+						  .opaque = events });
+	fv_control_set_ops(control, &(FvControlOps){ .dump_device = dump_device,
+						     .dump_mappings = dump_mappings,
+						     .opaque = vfio });
 	fs = fv_fs_new(m, vfio, &err);
 	if (!fs)
 		goto out;
@@ -212,11 +376,10 @@ static int run(Options *o)
 		goto out;
 	status = FV_RUN_EXIT_FAILURE;
 
-	/* Before any thread exists: the signals are taken by sigwaitinfo. */
-	fv_run_signals(&set);
-	pthread_sigmask(SIG_BLOCK, &set, &orig);
-
 	if (!fv_ns_enter(&ns, &err))
+		goto out;
+	control_dir = control_setup(control, &err);
+	if (control_dir < 0)
 		goto out;
 	fuse_fd = open("/dev/fuse", O_RDWR | O_CLOEXEC);
 	if (fuse_fd < 0) {
@@ -227,24 +390,41 @@ static int run(Options *o)
 		close(fuse_fd);
 		goto out;
 	}
-	if (!fv_fs_start(fs, fuse_fd, &err) || !fv_ns_install(&ns, &err))
+	if (!fv_fs_start(fs, fuse_fd, &err) || !fv_ns_install(&ns, &err) ||
+	    !fv_vfio_set_root(vfio, ns.root_fd, &err))
 		goto out;
+	/* GET_DEVICE_FD: a seccomp filter in CMD, a supervisor here. */
+	sc = fv_seccomp_new(&err);
+	if (!sc || !fv_seccomp_start(sc, vfio, &err))
+		goto out;
+	fv_seccomp_hook(sc, &hook);
 	sig = fv_run_pending(&set);
 	if (sig) {
 		status = 128 + sig;
 		goto out;
 	}
-	pid = fv_run_spawn(path, o->cmd, &orig, &status, &err);
+	pid = fv_run_spawn(path, o->cmd, &orig, &hook, &status, &err);
 	if (pid < 0)
 		goto out;
 	status = fv_run_wait(pid, &set);
 out:
 	if (err)
 		error_report_err(prog, err);
-	/* Stops the server first: nothing touches the machine after. */
+	/*
+	 * The supervisor first (it may be waiting for the server), then the
+	 * server: nothing touches the machine after.
+	 */
+	fv_seccomp_free(sc);
+	fv_control_free(control);
 	fv_fs_free(fs);
 	fv_ns_cleanup(&ns);
 	fv_vfio_free(vfio);
+	if (control_dir >= 0)
+		close(control_dir);
+	fv_optrace_close(trace);
+	fv_faults_free(faults);
+	fv_events_free(events);
+	fv_topology_clear(&topo);
 	fv_machine_free(m);
 	free(path);
 	return status;
@@ -256,6 +436,8 @@ int main(int argc, char **argv)
 	Error *err = NULL;
 	int r;
 
+	if (argc > 1 && !strcmp(argv[1], FV_SECCOMP_HELPER_ARG))
+		return fv_seccomp_helper_main(argc, argv);
 	if (argc < 2) {
 		fprintf(stderr, "%s: missing command (try 'fakevfio --help')\n", prog);
 		return FV_RUN_EXIT_FAILURE;

@@ -104,14 +104,29 @@ int fv_run_pending(const sigset_t *set)
 	return sig > 0 ? sig : 0;
 }
 
+/* What the child reports through the close-on-exec pipe. */
+typedef struct SpawnError {
+	int hook;		/* 1: the hook failed, 0: execve did */
+	int err;
+} SpawnError;
+
+void fv_run_report(int report_fd, bool hook, int err)
+{
+	SpawnError se = { hook, err };
+	ssize_t n = write(report_fd, &se, sizeof(se));
+
+	(void)n;
+}
+
 pid_t fv_run_spawn(const char *path, char *const argv[], const sigset_t *orig,
-		   int *exit_code, Error **errp)
+		   const FvRunHook *hook, int *exit_code, Error **errp)
 {
 	pid_t parent = getpid(), pid;
-	int pfd[2], err = 0;
+	SpawnError se = { 0, 0 };
+	int pfd[2];
 	ssize_t n;
 
-	/* The child reports a failed exec through a close-on-exec pipe. */
+	/* The child reports a failed hook or exec through a close-on-exec pipe. */
 	if (pipe2(pfd, O_CLOEXEC) < 0) {
 		*exit_code = FV_RUN_EXIT_FAILURE;
 		error_setg_errno(errp, errno, "pipe");
@@ -131,22 +146,35 @@ pid_t fv_run_spawn(const char *path, char *const argv[], const sigset_t *orig,
 		if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
 			_exit(FV_RUN_EXIT_FAILURE);
 		sigprocmask(SIG_SETMASK, orig, NULL);
+		if (hook && hook->child) {
+			int err = hook->child(hook->opaque, path, argv, pfd[1]);
+
+			if (err) {
+				fv_run_report(pfd[1], true, err);
+				_exit(FV_RUN_EXIT_FAILURE);
+			}
+		}
 		execve(path, argv, environ);
-		err = errno;
-		n = write(pfd[1], &err, sizeof(err));
-		(void)n;
+		fv_run_report(pfd[1], false, errno);
 		_exit(FV_RUN_EXIT_CANNOT_EXEC);
 	}
 	close(pfd[1]);
+	if (hook && hook->parent)
+		hook->parent(hook->opaque);
 	do {
-		n = read(pfd[0], &err, sizeof(err));
+		n = read(pfd[0], &se, sizeof(se));
 	} while (n < 0 && errno == EINTR);
 	close(pfd[0]);
-	if (n == sizeof(err)) {
+	if (n == sizeof(se)) {
 		while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
 			;
-		*exit_code = err == ENOENT ? FV_RUN_EXIT_NOT_FOUND : FV_RUN_EXIT_CANNOT_EXEC;
-		error_setg(errp, "cannot run '%s': %s", path, strerror(err));
+		if (se.hook) {
+			*exit_code = FV_RUN_EXIT_FAILURE;
+			error_setg(errp, "%s: %s", hook->what, strerror(se.err));
+			return -1;
+		}
+		*exit_code = se.err == ENOENT ? FV_RUN_EXIT_NOT_FOUND : FV_RUN_EXIT_CANNOT_EXEC;
+		error_setg(errp, "cannot run '%s': %s", path, strerror(se.err));
 		return -1;
 	}
 	return pid;

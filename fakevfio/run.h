@@ -38,13 +38,37 @@ char *fv_run_which(const char *cmd, int *exit_code, Error **errp);
  */
 int fv_run_pending(const sigset_t *set);
 
+/* Something to do around the fork (fakevfio/seccomp.h installs a filter). */
+typedef struct FvRunHook {
+	/*
+	 * In the child, before exec: async-signal-safe only.  0 to go on to
+	 * the exec, or an errno that fails the run with "<what>: <strerror>"
+	 * (exit status 125).  It may also exec path with argv itself (through
+	 * a helper program), which then reports through report_fd with
+	 * fv_run_report; it returns only if that exec failed.
+	 */
+	int (*child)(void *opaque, const char *path, char *const argv[], int report_fd);
+	/* In the parent, right after the fork (may be NULL). */
+	void (*parent)(void *opaque);
+	const char *what;
+	void *opaque;
+} FvRunHook;
+
 /*
- * Fork and exec path with argv (restoring signal mask orig in the child).
- * Returns CMD's pid, or -1 with *exit_code (126/127) and errp when the exec
- * failed (the child has then been reaped).
+ * Fork and exec path with argv (restoring signal mask orig in the child),
+ * running hook (may be NULL) around the fork.  Returns CMD's pid, or -1
+ * with *exit_code (125/126/127) and errp when the hook or the exec failed
+ * (the child has then been reaped).
  */
 pid_t fv_run_spawn(const char *path, char *const argv[], const sigset_t *orig,
-		   int *exit_code, Error **errp);
+		   const FvRunHook *hook, int *exit_code, Error **errp);
+
+/*
+ * For a helper that the hook execs in CMD's place: tell fv_run_spawn, over
+ * report_fd, that the hook's work (hook true) or the exec of CMD (false)
+ * failed with errno err.  Async-signal-safe.
+ */
+void fv_run_report(int report_fd, bool hook, int err);
 
 /*
  * Forward signals to pid until it exits; returns the exit status a shell

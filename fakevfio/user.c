@@ -2,7 +2,9 @@
 #include "user.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
@@ -72,6 +74,45 @@ char *fv_user_strndup(const FvUser *u, uint64_t addr, size_t max, int *err)
 	return NULL;
 }
 
+pid_t fv_user_tgid(pid_t tid)
+{
+	char path[64], buf[1024], *p;
+	int fd, pidfd;
+	ssize_t n;
+
+	if (tid <= 0)
+		return -ESRCH;
+	/* Fast path: pidfd_open without PIDFD_THREAD takes only a leader. */
+	pidfd = (int)syscall(SYS_pidfd_open, tid, 0);
+	if (pidfd >= 0) {
+		close(pidfd);
+		return tid;
+	}
+	if (errno == ESRCH)
+		return -ESRCH;
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)tid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -ESRCH;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -ESRCH;
+	buf[n] = '\0';
+	p = strstr(buf, "\nTgid:");
+	if (!p)
+		return -ESRCH;
+	return (pid_t)strtol(p + 6, NULL, 10);
+}
+
+FvUser fv_user_from_tid(pid_t tid)
+{
+	pid_t tgid = fv_user_tgid(tid);
+	FvUser u = { tgid > 0 ? tgid : tid };
+
+	return u;
+}
+
 int fv_user_getfd(const FvUser *u, int fd)
 {
 	int pidfd, nfd;
@@ -79,6 +120,18 @@ int fv_user_getfd(const FvUser *u, int fd)
 	if (fd < 0)
 		return -EBADF;
 	pidfd = (int)syscall(SYS_pidfd_open, u->pid, 0);
+	if (pidfd < 0 && (errno == EINVAL || errno == ENOENT)) {
+		/*
+		 * A thread id (EINVAL, or ENOENT on newer kernels): its
+		 * process owns the fd table.
+		 */
+		pid_t tgid = fv_user_tgid(u->pid);
+
+		if (tgid > 0)
+			pidfd = (int)syscall(SYS_pidfd_open, tgid, 0);
+		else
+			errno = ESRCH;
+	}
 	if (pidfd < 0)
 		return -errno;
 	nfd = (int)syscall(SYS_pidfd_getfd, pidfd, fd, 0);

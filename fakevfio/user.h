@@ -18,6 +18,16 @@ typedef struct FvUser {
 	pid_t pid;		/* the calling thread's process (tgid) */
 } FvUser;
 
+/*
+ * The process (thread group id) of thread tid, as /proc/<tid>/status
+ * "Tgid:" tells: the tgid, or -ESRCH when the thread is gone.  FUSE and
+ * seccomp name the calling thread; memory and fds belong to its process
+ * (pidfd_open fails on a thread that is not the leader before Linux 6.9).
+ */
+pid_t fv_user_tgid(pid_t tid);
+/* The FvUser of thread tid (its tgid; tid itself if it is gone). */
+FvUser fv_user_from_tid(pid_t tid);
+
 /* Copy len bytes from/to the caller's address addr: 0 or -EFAULT. */
 int fv_user_read(const FvUser *u, uint64_t addr, void *buf, size_t len);
 int fv_user_write(const FvUser *u, uint64_t addr, const void *buf, size_t len);
