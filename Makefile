@@ -89,6 +89,13 @@ $(LIBCORE): $(call obj,$(CORE_SRCS))
 	$(call say,AR,$@)rm -f $@ && ar rcs $@ $^
 
 all: $(LIBCORE)
+
+# vfc-realize: realize a vfio-pci device in a fresh machine (core/tools/).
+VFC_REALIZE := $(B)/bin/vfc-realize
+$(VFC_REALIZE): $(B)/obj/core/tools/vfc-realize.o $(LIBCORE) $(LIBCOMMON)
+	@mkdir -p $(dir $@)
+	$(call say,LD,$@)$(CC) $(LDFLAGS) -o $@ $< $(LIBCORE) $(LIBCOMMON) $(LDLIBS)
+all: $(VFC_REALIZE)
 # ---- end of core -----------------------------------------------------------
 
 $(B)/bin/%: $(B)/obj/sim/tools/%.o $(LIBSIM) $(LIBCOMMON)

@@ -74,3 +74,37 @@ TRACE_EVENT(core_intc_msi, (const char *intc, unsigned source, unsigned long lon
 	    "%s source=0x%x addr=0x%llx data=0x%x", intc, source, addr, data)
 TRACE_EVENT(core_intc_intx, (const char *intc, unsigned source, unsigned pin, int level),
 	    "%s source=0x%x pin=%u level=%d", intc, source, pin, level)
+
+/* core/: the passthrough core (vfio common, vfio-pci, machine) */
+TRACE_EVENT(core_vfio_ioctl, (const char *obj, const char *req, int ret),
+	    "%s %s ret=%d", obj, req, ret)
+TRACE_EVENT(core_vfio_pread, (const char *dev, unsigned long long off, unsigned len, long ret),
+	    "%s off=0x%llx len=%u ret=%ld", dev, off, len, ret)
+TRACE_EVENT(core_vfio_pwrite, (const char *dev, unsigned long long off, unsigned len, long ret),
+	    "%s off=0x%llx len=%u ret=%ld", dev, off, len, ret)
+TRACE_EVENT(core_vfio_dma_map, (const char *container, unsigned long long iova, unsigned long long size, unsigned long long vaddr, unsigned flags, int ret),
+	    "%s iova=0x%llx size=0x%llx vaddr=0x%llx flags=0x%x ret=%d", container, iova, size, vaddr, flags, ret)
+TRACE_EVENT(core_vfio_dma_unmap, (const char *container, unsigned long long iova, unsigned long long size, int ret),
+	    "%s iova=0x%llx size=0x%llx ret=%d", container, iova, size, ret)
+TRACE_EVENT(core_vfio_listener_skip, (const char *container, unsigned long long addr, unsigned long long size, const char *why),
+	    "%s [0x%llx +0x%llx] skipped: %s", container, addr, size, why)
+TRACE_EVENT(core_vfio_realize, (const char *dev, int group),
+	    "%s group=%d", dev, group)
+TRACE_EVENT(core_vfio_region, (const char *dev, unsigned index, unsigned long long size, unsigned long long offset, unsigned flags),
+	    "%s region=%u size=0x%llx offset=0x%llx flags=0x%x", dev, index, size, offset, flags)
+TRACE_EVENT(core_vfio_cfg_read, (const char *dev, unsigned off, unsigned len, unsigned val),
+	    "%s off=0x%03x len=%u val=0x%x", dev, off, len, val)
+TRACE_EVENT(core_vfio_cfg_write, (const char *dev, unsigned off, unsigned len, unsigned val),
+	    "%s off=0x%03x len=%u val=0x%x", dev, off, len, val)
+TRACE_EVENT(core_vfio_bar_read, (const char *dev, unsigned bar, unsigned long long off, unsigned len, unsigned long long val),
+	    "%s bar=%u off=0x%llx len=%u val=0x%llx", dev, bar, off, len, val)
+TRACE_EVENT(core_vfio_bar_write, (const char *dev, unsigned bar, unsigned long long off, unsigned len, unsigned long long val),
+	    "%s bar=%u off=0x%llx len=%u val=0x%llx", dev, bar, off, len, val)
+TRACE_EVENT(core_vfio_irq, (const char *dev, const char *kind, unsigned vector),
+	    "%s %s vector=%u", dev, kind, vector)
+TRACE_EVENT(core_vfio_irq_mode, (const char *dev, const char *mode, unsigned nr_vectors),
+	    "%s mode=%s vectors=%u", dev, mode, nr_vectors)
+TRACE_EVENT(core_vfio_reset, (const char *dev, const char *kind, int ret),
+	    "%s kind=%s ret=%d", dev, kind, ret)
+TRACE_EVENT(core_vfio_warn, (const char *msg),
+	    "%s", msg)

@@ -655,7 +655,8 @@ static void dump_device(FvControl *c, FvDevice *dev, FILE *out)
 
 	fprintf(out, "device=%s model=%s group=%d driver=%s irq=%u numa_node=%d\n",
 		dev->bdf, dev->model, dev->group ? dev->group->id : -1,
-		dev->vfio_bound ? "vfio-pci" : "host", dev->irq, atomic_load(&dev->numa_node));
+		dev->driver[0] ? dev->driver : dev->vfio_bound ? FV_DRIVER_VFIO_PCI : "host",
+		dev->irq, atomic_load(&dev->numa_node));
 	fprintf(out, "ids vendor=0x%04x device=0x%04x subsystem_vendor=0x%04x "
 		"subsystem_device=0x%04x class=0x%06x revision=0x%02x vf=%d\n",
 		ids.vendor, ids.device, ids.subsystem_vendor, ids.subsystem_device,

@@ -22,7 +22,12 @@ enum {
 	FV_BDF_LEN = 13,		/* "dddd:bb:dd.f" + NUL */
 	FV_GROUP_BASE = 100,		/* first default IOMMU group number */
 	FV_GROUP_MAX = 0x7fffffff,
+	FV_DRIVER_LEN = 64,		/* a driver name + NUL (fv_driver_name_valid) */
 };
+
+/* The driver devices are bound to by default. */
+#define FV_DRIVER_VFIO_PCI "vfio-pci"
+
 
 typedef enum FvPlatform {
 	FV_PLATFORM_X86,
@@ -50,6 +55,12 @@ typedef struct FvDevice {
 	 * itself cannot be opened through VFIO.
 	 */
 	bool vfio_bound;
+	/*
+	 * The name of the driver the sysfs "driver" link points to
+	 * (drivers/<name>): FV_DRIVER_VFIO_PCI, or the host driver of a
+	 * device that is not vfio_bound (topology "driver=NAME").
+	 */
+	char driver[FV_DRIVER_LEN];
 } FvDevice;
 
 /* One IOMMU group: the unit /dev/vfio/<id> hands out. */
@@ -68,6 +79,7 @@ typedef struct FvDeviceSpec {
 	int group;			/* -1: default */
 	char *params;			/* the rest, "key=val,..." (never NULL) */
 	bool host_driver;		/* bound to a host driver: !vfio_bound */
+	char driver[FV_DRIVER_LEN];	/* host_driver: its name ("" = "host") */
 } FvDeviceSpec;
 
 /* The simulated machine. */
@@ -85,6 +97,13 @@ typedef struct FvMachine {
  */
 bool fv_bdf_parse(const char *text, char out[FV_BDF_LEN], unsigned *domain,
 		  unsigned *bus, unsigned *slot, unsigned *func, Error **errp);
+
+/*
+ * Whether name can be a kernel driver's name (a directory of
+ * /sys/bus/pci/drivers): 1-63 characters of [A-Za-z0-9_.-], not starting
+ * with '.' or '-'.
+ */
+bool fv_driver_name_valid(const char *name);
 
 /* Parse "MODEL@BDF[,group=N][,key=val...]". */
 bool fv_device_spec_parse(const char *text, FvDeviceSpec *spec, Error **errp);

@@ -149,11 +149,19 @@ static FvNode *mklink_node(FvFs *fs, FvNode *parent, const char *name,
 	return n;
 }
 
-static bool build_device(FvFs *fs, FvNode *devices, FvNode *vfio_pci,
-			 FvDevice *d)
+/* drivers/<name>, made on first use. */
+static FvNode *driver_dir(FvFs *fs, FvNode *drivers, const char *name)
 {
-	FvNode *dir = mkdir_node(fs, devices, d->bdf), *n;
-	char target[64];
+	for (unsigned i = 0; i < drivers->nkids; i++)
+		if (!strcmp(drivers->kids[i]->name, name))
+			return drivers->kids[i];
+	return mkdir_node(fs, drivers, name);
+}
+
+static bool build_device(FvFs *fs, FvNode *devices, FvNode *drivers, FvDevice *d)
+{
+	FvNode *dir = mkdir_node(fs, devices, d->bdf), *drv, *n;
+	char target[64 + FV_DRIVER_LEN];
 
 	if (!dir)
 		return false;
@@ -176,12 +184,16 @@ static bool build_device(FvFs *fs, FvNode *devices, FvNode *vfio_pci,
 	 * inside the fake trees and keep the kernel's basenames.
 	 */
 	snprintf(target, sizeof(target), "../../../../kernel/iommu_groups/%d", d->group->id);
-	if (!mklink_node(fs, dir, "iommu_group", target) ||
-	    !mklink_node(fs, dir, "driver", "../../../../bus/pci/drivers/vfio-pci") ||
+	if (!mklink_node(fs, dir, "iommu_group", target))
+		return false;
+	/* vfio-pci, or the host driver the topology named (driver=NAME). */
+	snprintf(target, sizeof(target), "../../../../bus/pci/drivers/%s", d->driver);
+	if (!mklink_node(fs, dir, "driver", target) ||
 	    !mklink_node(fs, dir, "subsystem", "../../../../bus/pci"))
 		return false;
+	drv = driver_dir(fs, drivers, d->driver);
 	snprintf(target, sizeof(target), "../../devices/%s", d->bdf);
-	return mklink_node(fs, vfio_pci, d->bdf, target) != NULL;
+	return drv && mklink_node(fs, drv, d->bdf, target) != NULL;
 }
 
 static int cmp_dev(const void *a, const void *b)
@@ -192,7 +204,7 @@ static int cmp_dev(const void *a, const void *b)
 static bool build(FvFs *fs)
 {
 	FvMachine *m = fs->machine;
-	FvNode *root, *devices, *drivers, *vfio_pci, *groups, *vfio, *n;
+	FvNode *root, *devices, *drivers, *groups, *vfio, *n;
 	FvDevice **sorted;
 	char name[64];
 	bool ok = true;
@@ -200,7 +212,7 @@ static bool build(FvFs *fs)
 	root = mkdir_node(fs, NULL, "");
 	if (!root || !(devices = mkdir_node(fs, root, FV_FS_DEVICES)) ||
 	    !(drivers = mkdir_node(fs, root, FV_FS_DRIVERS)) ||
-	    !(vfio_pci = mkdir_node(fs, drivers, "vfio-pci")) ||
+	    !mkdir_node(fs, drivers, FV_DRIVER_VFIO_PCI) ||
 	    !(groups = mkdir_node(fs, root, FV_FS_IOMMU_GROUPS)) ||
 	    !(vfio = mkdir_node(fs, root, FV_FS_VFIO)))
 		return false;
@@ -247,7 +259,7 @@ static bool build(FvFs *fs)
 	memcpy(sorted, m->devs, m->ndevs * sizeof(*sorted));
 	qsort(sorted, m->ndevs, sizeof(*sorted), cmp_dev);
 	for (unsigned i = 0; ok && i < m->ndevs; i++)
-		ok = build_device(fs, devices, vfio_pci, sorted[i]);
+		ok = build_device(fs, devices, drivers, sorted[i]);
 	free(sorted);
 	return ok;
 }
@@ -603,13 +615,14 @@ static void fs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	}
 	default: {	/* FV_NODE_VFIO: only files are opened */
 		char *buf = size ? malloc(size) : NULL;
+		FvCaller who = req_caller(req);
 		ssize_t r;
 
 		if (size && !buf) {
 			fuse_reply_err(req, ENOMEM);
 			return;
 		}
-		r = fv_vfio_read(fs->vfio, o->vfio, buf, size, (uint64_t)off);
+		r = fv_vfio_read(fs->vfio, o->vfio, &who, buf, size, (uint64_t)off);
 		if (r < 0)
 			fuse_reply_err(req, (int)-r);
 		else
@@ -640,9 +653,12 @@ static void fs_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
 		r = off < 0 ? 0 : (ssize_t)fv_sysfs_config_write(o->node->dev,
 								 (uint64_t)off, buf, size);
 		break;
-	default:	/* FV_NODE_VFIO: only files are opened */
-		r = fv_vfio_write(fs->vfio, o->vfio, buf, size, (uint64_t)off);
+	default: {	/* FV_NODE_VFIO: only files are opened */
+		FvCaller who = req_caller(req);
+
+		r = fv_vfio_write(fs->vfio, o->vfio, &who, buf, size, (uint64_t)off);
 		break;
+	}
 	}
 	if (r < 0)
 		fuse_reply_err(req, (int)-r);

@@ -197,6 +197,19 @@ out:
 
 /* ---- the machine ---------------------------------------------------- */
 
+bool fv_driver_name_valid(const char *name)
+{
+	size_t len = strlen(name);
+
+	if (!len || len >= FV_DRIVER_LEN || name[0] == '.' || name[0] == '-')
+		return false;
+	for (const char *p = name; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		      (*p >= '0' && *p <= '9') || *p == '_' || *p == '.' || *p == '-'))
+			return false;
+	return true;
+}
+
 FvMachine *fv_machine_new(FvPlatform platform)
 {
 	FvMachine *m = calloc(1, sizeof(*m));
@@ -265,6 +278,8 @@ bool fv_machine_add_device(FvMachine *m, const FvDeviceSpec *spec, Error **errp)
 	d->func = spec->func;
 	d->want_group = spec->group;
 	d->vfio_bound = !spec->host_driver;
+	snprintf(d->driver, sizeof(d->driver), "%s", !spec->host_driver ? FV_DRIVER_VFIO_PCI :
+		 spec->driver[0] ? spec->driver : "host");
 	atomic_init(&d->numa_node, -1);
 	d->sim = sim_model_create(spec->model, spec->bdf, spec->params, errp);
 	if (!d->sim) {

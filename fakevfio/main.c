@@ -3,7 +3,7 @@
  * fakevfio: run a command against simulated VFIO devices.
  *
  *   fakevfio run [--device MODEL@BDF[,group=N][,key=val...]]... [--topology FILE]
- *                [--trace FILE] -- CMD ARGS...
+ *                [--trace FILE] [--advertise-mmap] -- CMD ARGS...
  *
  * See usage() and docs/fakevfio.md.
  */
@@ -44,6 +44,7 @@ typedef struct Options {
 	bool platform_given;	/* --platform: overrides the topology's */
 	const char *topology;	/* --topology FILE */
 	const char *trace;	/* --trace FILE */
+	bool advertise_mmap;	/* --advertise-mmap */
 	char **cmd;		/* argv of CMD (points into main's argv) */
 } Options;
 
@@ -71,6 +72,9 @@ static void usage(FILE *f)
 		"                      (docs/fakevfio.md); --device adds devices after them\n"
 		"  --trace FILE        log every VFIO operation to FILE ('-': stderr);\n"
 		"                      also FAKEVFIO_TRACE=FILE in the environment\n"
+		"  --advertise-mmap    memory BARs report VFIO_REGION_INFO_FLAG_MMAP,\n"
+		"                      although mmap of a device fd fails (ENODEV): tests\n"
+		"                      clients' fallback to read/write\n"
 		"  -h, --help          show this help\n"
 		"\n"
 		"Models: %s\n"
@@ -179,6 +183,8 @@ static int parse_run(int argc, char **argv, Options *o, Error **errp)
 				error_setg(errp, "--platform '%s': unknown platform (x86 or pseries)", v);
 				return -1;
 			}
+		} else if (!strcmp(a, "--advertise-mmap")) {
+			o->advertise_mmap = true;
 		} else if (is_option(a, "--topology") || is_option(a, "--trace")) {
 			bool trace = is_option(a, "--trace");
 			const char *name = trace ? "--trace" : "--topology";
@@ -266,6 +272,11 @@ static void log_dma_fault(void *opaque, FvDevice *dev, uint64_t iova, size_t len
 static void log_irq(void *opaque, FvDevice *dev, unsigned index, unsigned vector)
 {
 	fv_events_irq(opaque, dev->bdf, index, vector);
+}
+
+static void log_reset(void *opaque, FvDevice *dev, const char *how)
+{
+	fv_events_reset(opaque, dev->bdf, how);
 }
 
 static bool dump_device(void *opaque, FvDevice *dev, FILE *out)
@@ -364,7 +375,10 @@ static int run(Options *o)
 	if (!vfio)
 		goto out;
 	fv_vfio_set_events(vfio, &(FvVfioEvents){ .dma_fault = log_dma_fault, .irq = log_irq,
-						  .opaque = events });
+						  .reset = log_reset, .opaque = events });
+	fv_vfio_set_observers(vfio, trace, faults);
+	fv_vfio_set_vdev_config(vfio, &(FvVdevConfig){
+		.advertise_mmap = o->advertise_mmap || topo.advertise_mmap });
 	fv_control_set_ops(control, &(FvControlOps){ .dump_device = dump_device,
 						     .dump_mappings = dump_mappings,
 						     .opaque = vfio });
@@ -376,7 +390,8 @@ static int run(Options *o)
 		goto out;
 	status = FV_RUN_EXIT_FAILURE;
 
-	if (!fv_ns_enter(&ns, &err))
+	/* Only processes in this namespace (CMD's) may use the VFIO files. */
+	if (!fv_ns_enter(&ns, &err) || !fv_vfio_set_namespace(vfio, &err))
 		goto out;
 	control_dir = control_setup(control, &err);
 	if (control_dir < 0)

@@ -373,48 +373,53 @@ static bool notif_valid(void *opaque)
 	return ioctl(ctx->sc->listener, SECCOMP_IOCTL_NOTIF_ID_VALID, &ctx->id) == 0;
 }
 
+/* Install our device fd in the caller and answer with its number. */
+static int notif_install(void *opaque, int local)
+{
+	NotifCtx *ctx = opaque;
+	struct seccomp_notif_addfd add = {
+		.id = ctx->id,
+		.flags = SECCOMP_ADDFD_FLAG_SEND,
+		.srcfd = (uint32_t)local,
+		.newfd_flags = O_CLOEXEC,
+	};
+	int ret = ioctl(ctx->sc->listener, SECCOMP_IOCTL_NOTIF_ADDFD, &add);
+
+	/* ENOENT: the caller went away meanwhile; e.g. EMFILE: it is full. */
+	return ret >= 0 ? ret : -errno;
+}
+
 static void handle(FvSeccomp *sc, const struct seccomp_notif *req,
 		   struct seccomp_notif_resp *resp)
 {
-	FvUser u = fv_user_from_tid((pid_t)req->pid);
 	NotifCtx ctx = { sc, req->id };
-	uint64_t name = req->data.args[2];
+	FvVfioNotif n = {
+		.tid = (pid_t)req->pid,
+		.fd = (int)req->data.args[0],
+		.name = req->data.args[2],
+		.still_valid = notif_valid,
+		.install = notif_install,
+		.opaque = &ctx,
+	};
 	bool ours = false;
 	int r;
 
 	/* 32-bit callers: the pointer is the low half (compat_ptr). */
 	if (req->data.arch == AUDIT_ARCH_I386)
-		name &= 0xffffffffu;
+		n.name &= 0xffffffffu;
 #ifdef __X32_SYSCALL_BIT
 	if (req->data.nr & __X32_SYSCALL_BIT)
-		name &= 0xffffffffu;
+		n.name &= 0xffffffffu;
 #endif
 	memset(resp, 0, sc->sizes.seccomp_notif_resp);
 	resp->id = req->id;
-	r = fv_vfio_notif_get_device_fd(sc->v, &u, (int)req->data.args[0], name,
-					notif_valid, &ctx, &ours);
-	if (!ours) {
+	r = fv_vfio_notif_get_device_fd(sc->v, &n, &ours);
+	if (!ours)
 		resp->flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
-	} else if (r < 0) {
+	else if (r >= 0)
+		return;		/* answered by SECCOMP_ADDFD_FLAG_SEND */
+	else
 		resp->error = r;
-	} else {
-		struct seccomp_notif_addfd add = {
-			.id = req->id,
-			.flags = SECCOMP_ADDFD_FLAG_SEND,
-			.srcfd = (uint32_t)r,
-			.newfd_flags = O_CLOEXEC,
-		};
-		int ret = ioctl(sc->listener, SECCOMP_IOCTL_NOTIF_ADDFD, &add);
-		int err = errno;
-
-		if (ret >= 0 || err == ENOENT) {
-			/* Our copy goes; the caller's (if any) keeps the device open. */
-			close(r);
-			return;	/* answered, or the caller is gone */
-		}
-		fv_vfio_notif_cancel(sc->v, r);
-		resp->error = -err;	/* e.g. EMFILE */
-	}
 	/* ENOENT: the caller went away meanwhile.  Nothing to do. */
 	(void)ioctl(sc->listener, SECCOMP_IOCTL_NOTIF_SEND, resp);
 }

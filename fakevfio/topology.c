@@ -270,13 +270,17 @@ static bool parse_device(FvTopology *t, const Line *l, Error **errp)
 				goto fail;
 			}
 			has_driver = true;
-			if (!strcmp(eq + 1, "host")) {
-				d.spec.host_driver = true;
-				d.driver_col = w->col;
-			} else if (strcmp(eq + 1, "vfio-pci")) {
+			if (!fv_driver_name_valid(eq + 1)) {
 				line_error(errp, l, w->quoted ? w->col : w->col + 7,
-					   "bad driver '%s': expected vfio-pci or host", eq + 1);
+					   "bad driver '%s': expected vfio-pci or a host driver's "
+					   "name (1-%d of A-Z a-z 0-9 _ . -, not starting with . or -)",
+					   eq + 1, FV_DRIVER_LEN - 1);
 				goto fail;
+			}
+			if (strcmp(eq + 1, FV_DRIVER_VFIO_PCI)) {
+				d.spec.host_driver = true;
+				snprintf(d.spec.driver, sizeof(d.spec.driver), "%s", eq + 1);
+				d.driver_col = w->col;
 			}
 		} else {
 			const char *comma = strchr(w->text, ',');
@@ -343,6 +347,23 @@ static bool parse_fault(FvTopology *t, const Line *l, Error **errp)
 	return true;
 }
 
+static bool parse_advertise_mmap(FvTopology *t, const Line *l, Error **errp)
+{
+	if (t->advertise_mmap) {
+		line_error(errp, l, l->w[0].col, "advertise-mmap given twice (first on line %u)",
+			   t->advertise_mmap_line);
+		return false;
+	}
+	if (l->n > 1) {
+		line_error(errp, l, l->w[1].col, "unexpected '%s' after 'advertise-mmap'",
+			   l->w[1].text);
+		return false;
+	}
+	t->advertise_mmap = true;
+	t->advertise_mmap_line = l->no;
+	return true;
+}
+
 static bool parse_line(FvTopology *t, Line *l, Error **errp)
 {
 	const char *d;
@@ -368,8 +389,10 @@ static bool parse_line(FvTopology *t, Line *l, Error **errp)
 		return parse_device(t, l, errp);
 	if (!strcmp(d, "fault"))
 		return parse_fault(t, l, errp);
+	if (!strcmp(d, "advertise-mmap"))
+		return parse_advertise_mmap(t, l, errp);
 	line_error(errp, l, l->w[0].col,
-		   "unknown directive '%s' (expected platform, device or fault)", d);
+		   "unknown directive '%s' (expected platform, device, fault or advertise-mmap)", d);
 	return false;
 }
 
@@ -518,7 +541,7 @@ bool fv_topology_check_groups(const FvTopology *t, const FvMachine *m,
 		d = fv_topology_find(t, g->devs[0]->bdf);
 		if (d)
 			error_setg(errp, "%s:%u:%u: group %d has no device bound to vfio-pci "
-				   "(every device in it is driver=host), so it would have no "
+				   "(every device in it is on a host driver), so it would have no "
 				   "/dev/vfio/%d", t->file, d->line, d->driver_col, g->id, g->id);
 		else
 			error_setg(errp, "group %d has no device bound to vfio-pci", g->id);

@@ -6,8 +6,9 @@
  *
  *   # comment
  *   platform x86|pseries
- *   device MODEL BDF [group=N] [driver=vfio-pci|host] [KEY=VALUE...]
+ *   device MODEL BDF [group=N] [driver=vfio-pci|NAME] [KEY=VALUE...]
  *   fault OPERATION [MATCH...] errno=E [count=N] [after=M]
+ *   advertise-mmap
  *
  * Parsing checks everything it can (syntax, BDFs, model names, duplicate
  * BDFs and keys, fault rules); errors name FILE:LINE:COLUMN and say what
@@ -32,7 +33,7 @@ enum {
 typedef struct FvTopoDevice {
 	FvDeviceSpec spec;		/* spec.text: "MODEL@BDF", for messages */
 	unsigned line, col;		/* of the model name */
-	unsigned driver_col;		/* of "driver=host" (0: none) */
+	unsigned driver_col;		/* of "driver=NAME" for a host driver (0: none) */
 } FvTopoDevice;
 
 typedef struct FvTopoFault {
@@ -49,6 +50,9 @@ typedef struct FvTopology {
 	unsigned ndevs;
 	FvTopoFault *faults;		/* in file order */
 	unsigned nfaults;
+	/* "advertise-mmap": FvVdevConfig.advertise_mmap for every device. */
+	bool advertise_mmap;
+	unsigned advertise_mmap_line;
 } FvTopology;
 
 /* Read and parse the file at path (errors say "path:LINE:COL: ..."). */
@@ -70,8 +74,8 @@ bool fv_topology_add_devices(const FvTopology *t, FvMachine *m, Error **errp);
 bool fv_topology_add_faults(const FvTopology *t, FvFaults *f, Error **errp);
 /*
  * After fv_machine_realize: every group must have a device bound to
- * vfio-pci (a group whose devices are all driver=host would have no
- * /dev/vfio/N).  The error names the first such device's driver=host.
+ * vfio-pci (a group whose devices are all on host drivers would have no
+ * /dev/vfio/N).  The error names the first such device's driver=NAME.
  */
 bool fv_topology_check_groups(const FvTopology *t, const FvMachine *m,
 			      Error **errp);

@@ -421,6 +421,13 @@ static int pm_write(FvVconfig *vc, unsigned pos, unsigned count,
 	return ret;
 }
 
+/* pci_try_reset_function for user space's FLR; ops->reset hears of it. */
+static void user_reset(FvVconfig *vc)
+{
+	if (fv_hostpci_try_reset(vc->hp) == 0 && vc->ops && vc->ops->reset)
+		vc->ops->reset(vc->opaque);
+}
+
 static int exp_write(FvVconfig *vc, unsigned pos, unsigned count,
 		     const Perm *p, unsigned offset, uint32_t val)
 {
@@ -440,7 +447,7 @@ static int exp_write(FvVconfig *vc, unsigned pos, unsigned count,
 		le_put(ctrl, 2, c & ~PCI_EXP_DEVCTL_BCR_FLR);
 		if (!hw_read(vc, start + PCI_EXP_DEVCAP, 4, &cap) &&
 		    (cap & PCI_EXP_DEVCAP_FLR))
-			(void)fv_hostpci_try_reset(vc->hp);
+			user_reset(vc);
 	}
 	/* MRRS goes to the device, but never below its MPS. */
 	c = (uint16_t)le_get(ctrl, 2);
@@ -479,7 +486,7 @@ static int af_write(FvVconfig *vc, unsigned pos, unsigned count,
 		*ctrl &= (uint8_t)~PCI_AF_CTRL_FLR;
 		if (!hw_read(vc, start + PCI_AF_CAP, 1, &cap) &&
 		    (cap & PCI_AF_CAP_FLR) && (cap & PCI_AF_CAP_TP))
-			(void)fv_hostpci_try_reset(vc->hp);
+			user_reset(vc);
 	}
 	return ret;
 }

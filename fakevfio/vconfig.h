@@ -35,6 +35,12 @@ typedef struct FvVconfigOps {
 	 * IRQ layer masks (true) or unmasks vfio's INTx.  May be NULL.
 	 */
 	void (*intx_disable)(void *opaque, bool disabled);
+	/*
+	 * User space reset the function through the config region (Initiate
+	 * FLR in PCIe DevCtl, or the AF FLR bit) and pci_try_reset_function
+	 * did it.  Called with the device lock held.  May be NULL.
+	 */
+	void (*reset)(void *opaque);
 } FvVconfigOps;
 
 enum {

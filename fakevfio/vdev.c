@@ -271,9 +271,10 @@ static void pm_put_locked(FvVdev *vd);
  * With devset_lock held: lock every function of d's bus, resume the open
  * ones, D0 for all (vfio_pci_dev_set_hot_reset), then pci_reset_bus:
  * pci_dev_save_and_disable each, Secondary Bus Reset, pci_dev_restore
- * each.  Returns 0 or -ENOMEM.
+ * each.  A reset user space asked for is told to host (may be NULL) for
+ * every function.  Returns 0 or -ENOMEM.
  */
-static int reset_bus(FvMachine *m, FvDevice *d)
+static int reset_bus(FvMachine *m, FvDevice *d, const FvVdevHost *host)
 {
 	FvDevice **devs;
 	BusDev *b;
@@ -311,6 +312,8 @@ static int reset_bus(FvMachine *m, FvDevice *d)
 		sim_device_reset(b[i].dev->sim, SIM_RESET_HOT);
 		if (b[i].vd)
 			b[i].vd->hot_resets++;
+		if (host && host->reset)
+			host->reset(host->opaque, b[i].dev, "hot");
 	}
 	for (unsigned i = 0; i < n; i++)
 		fv_hostpci_restore_state(b[i].hp);
@@ -520,8 +523,27 @@ static void vc_intx_disable(void *opaque, bool disabled)
 		fv_irqs_set_virq_disabled(vd->irqs, disabled);
 }
 
+/* A reset user space asked for, by the method pci_try_reset_function used. */
+static void report_reset(FvVdev *vd)
+{
+	static const char *const how[] = {
+		[FV_RESET_FLR] = "flr", [FV_RESET_AF_FLR] = "flr",
+		[FV_RESET_PM] = "pm", [FV_RESET_BUS] = "hot",
+	};
+	FvResetMethod m = fv_hostpci_reset_method(vd->hp);
+
+	if (vd->host.reset && m != FV_RESET_NONE)
+		vd->host.reset(vd->host.opaque, vd->dev, how[m]);
+}
+
+static void vc_reset(void *opaque)
+{
+	report_reset(opaque);
+}
+
 static const FvVconfigOps vdev_vconfig_ops = {
 	.intx_disable = vc_intx_disable,
+	.reset = vc_reset,
 };
 
 static void irq_set_msi_qmax(void *opaque, unsigned qmax)
@@ -770,7 +792,7 @@ void fv_vdev_close(FvVdev *vd)
 
 		for (FvVdev *o = open_list; o; o = o->next)
 			others |= same_bus(o->dev, vd->dev);
-		if (!others && reset_bus(vd->m, vd->dev) == 0)
+		if (!others && reset_bus(vd->m, vd->dev, NULL) == 0)
 			vd->needs_reset = false;
 	}
 
@@ -910,6 +932,8 @@ static long device_reset(FvVdev *vd)
 	/* Nothing mmapped to zap. */
 	(void)fv_hostpci_set_power(vd->hp, FV_PCI_D0);
 	ret = fv_hostpci_try_reset(vd->hp);
+	if (!ret)
+		report_reset(vd);
 	sim_device_unlock(vd->sim);
 	return ret;
 }
@@ -1019,7 +1043,7 @@ static long hot_reset(FvVdev *vd, const FvUser *u, uint64_t arg)
 			ret = -EINVAL;
 	}
 	if (!ret)
-		ret = reset_bus(vd->m, vd->dev);
+		ret = reset_bus(vd->m, vd->dev, &vd->host);
 	pthread_mutex_unlock(&devset_lock);
 out:
 	free(devs);

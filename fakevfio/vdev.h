@@ -60,6 +60,14 @@ typedef struct FvVdevHost {
 	 */
 	void (*irq_signalled)(void *opaque, FvDevice *dev, unsigned index,
 			      unsigned vector);
+	/*
+	 * Told of every reset user space asked for and got: VFIO_DEVICE_RESET
+	 * and an FLR through the config region (how: "flr", "pm" or "hot", by
+	 * the method pci_try_reset_function used), and, for every function
+	 * of the bus, VFIO_DEVICE_PCI_HOT_RESET ("hot").  Not the resets of
+	 * open and close.  Called with dev's lock held.  May be NULL.
+	 */
+	void (*reset)(void *opaque, FvDevice *dev, const char *how);
 	void *opaque;
 } FvVdevHost;
 

@@ -25,6 +25,31 @@
  *    finds the group busy while a close of it (or of one of its device fds)
  *    is in flight waits up to FV_VFIO_RELEASE_WAIT_MS for the release, as
  *    the kernel's synchronous release would have freed it.
+ *  - Callers outside fakevfio's mount namespace get EPERM (vfio.h): the
+ *    kernel has no such rule, but a FUSE server must not act on the memory
+ *    and fds of processes it did not launch.
+ *
+ * Lock order (every path below keeps it; nothing here or in vdev.c waits
+ * for a lock earlier in the list while holding a later one):
+ *
+ *   1. v->lock, the graph lock: opens, releases, attach/detach, device
+ *      open/close, dumps (fv_vfio_dump_device, fv_vfio_foreach_mapping);
+ *   2. vdev.c's devset_lock (fv_vdev_open/close under the graph lock, hot
+ *      reset without it);
+ *   3. a sim device's lock (vdev.c at every entry; the simulator calls
+ *      the SimHostOps with it held);
+ *   4. a container's lock (FvContainer.lock): its IOMMU, also reached by
+ *      device DMA (host_dma) with the device lock held;
+ *   5. leaf locks: the event log, the fault table, the trace.
+ *
+ * What runs with a device lock held and never takes the graph lock: the
+ * host callbacks (host_dma reads the group's container atomically, see
+ * there; host_dma_fault, host_irq and host_reset only log), the control
+ * socket's device requests, the event loop's ioeventfds.  The callers that
+ * wait for another FUSE request (fv_vfio_resolve_fd's private ioctl, the
+ * FLUSH of a close) hold no device lock when vdev.c calls them, and those
+ * requests take no lock (the identify shortcut, fv_vfio_flush).  The
+ * trace and the faults are called with no lock or the graph lock only.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -58,6 +83,7 @@ typedef struct FvVfioDev FvVfioDev;
  */
 typedef struct FvIommuDriver {
 	const char *name;
+	bool spapr;		/* a sPAPR TCE IOMMU (how its ioctls are named) */
 	long (*check_extension)(void *iommu, unsigned long ext);
 	/* NULL with *err (negative errno). */
 	void *(*open)(FvVfio *v, unsigned long type, int *err);
@@ -113,6 +139,7 @@ struct FvVfioFile {
 	FvVfioFile *gfile;		/* DEVICE: the group file it holds */
 	pid_t ticket;			/* DEVICE: not yet opened; for this thread */
 	atomic_bool flushed;		/* closed by someone; RELEASE may follow */
+	pid_t pid;			/* the process that opened it (the trace) */
 };
 
 struct FvVfio {
@@ -129,10 +156,14 @@ struct FvVfio {
 	FvVdevConfig vdev_cfg;
 	FvType1Config type1_cfg;
 	FvVfioEvents events;
+	FvOptrace *trace;		/* NULL: off */
+	FvFaults *faults;		/* NULL: none */
 	int root_fd;
 	dev_t fuse_dev;
 	bool have_root;
 	pid_t self;
+	dev_t mnt_dev;			/* the mount namespace of the callers */
+	ino_t mnt_ino;
 };
 
 /* ---- IOMMU drivers ------------------------------------------------------ */
@@ -233,6 +264,52 @@ static bool is_self(FvVfio *v, pid_t tid)
 	return fv_user_tgid(tid) == v->self;
 }
 
+/* ---- operations as the observers see them (op.h) -------------------------- */
+
+static void vdev_op(FvOp *op, FvOpKind kind, const FvVfioDev *dev, pid_t pid)
+{
+	memset(op, 0, sizeof(*op));
+	op->kind = kind;
+	op->obj = FV_OBJ_DEVICE;
+	op->group = dev->vg->g->id;
+	op->bdf = dev->d->bdf;
+	op->pid = pid;
+}
+
+/* The FvOp of an operation of process pid on the open file f. */
+static void file_op(FvOp *op, FvOpKind kind, const FvVfioFile *f, pid_t pid)
+{
+	FvContainer *c;
+
+	if (f->kind == FV_VFIO_DEVICE) {
+		vdev_op(op, kind, f->dev, pid);
+		return;
+	}
+	memset(op, 0, sizeof(*op));
+	op->kind = kind;
+	op->pid = pid;
+	op->group = -1;
+	if (f->kind == FV_VFIO_GROUP) {
+		op->obj = FV_OBJ_GROUP;
+		op->group = f->vg->g->id;
+		return;
+	}
+	c = f->c;
+	op->obj = FV_OBJ_CONTAINER;
+	op->container = c->id;
+	pthread_mutex_lock(&c->lock);
+	op->spapr = c->driver && c->driver->spapr;
+	pthread_mutex_unlock(&c->lock);
+}
+
+/* The caller's process (FUSE and seccomp name the thread). */
+static pid_t caller_pid(const FvCaller *who)
+{
+	pid_t tgid = fv_user_tgid(who->pid);
+
+	return tgid > 0 ? tgid : who->pid;
+}
+
 /* ---- the device's host (FvVdevHost) -------------------------------------- */
 
 /*
@@ -273,6 +350,14 @@ static void host_irq(void *opaque, FvDevice *dev, unsigned index, unsigned vecto
 
 	if (v->events.irq)
 		v->events.irq(v->events.opaque, dev, index, vector);
+}
+
+static void host_reset(void *opaque, FvDevice *dev, const char *how)
+{
+	FvVfio *v = opaque;
+
+	if (v->events.reset)
+		v->events.reset(v->events.opaque, dev, how);
 }
 
 static FvGroup *host_group_from_fd(void *opaque, const FvUser *u, int fd, int *err)
@@ -329,6 +414,7 @@ FvVfio *fv_vfio_new(FvMachine *m, Error **errp)
 		.dma_fault = host_dma_fault,
 		.group_from_fd = host_group_from_fd,
 		.irq_signalled = host_irq,
+		.reset = host_reset,
 		.opaque = v,
 	};
 	pthread_mutex_init(&v->lock, NULL);
@@ -336,6 +422,10 @@ FvVfio *fv_vfio_new(FvMachine *m, Error **errp)
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&v->released, &ca);
 	pthread_condattr_destroy(&ca);
+	if (!fv_vfio_set_namespace(v, errp)) {
+		fv_vfio_free(v);
+		return NULL;
+	}
 	v->loop = fv_evloop_new(errp);
 	if (!v->loop) {
 		error_prepend(errp, "cannot start the event loop: ");
@@ -348,6 +438,49 @@ FvVfio *fv_vfio_new(FvMachine *m, Error **errp)
 void fv_vfio_set_events(FvVfio *v, const FvVfioEvents *ev)
 {
 	v->events = *ev;
+}
+
+void fv_vfio_set_observers(FvVfio *v, FvOptrace *trace, FvFaults *faults)
+{
+	v->trace = trace;
+	v->faults = faults;
+}
+
+/* The mount namespace of thread tid ("thread-self": this thread). */
+static bool mntns_of(const char *tid, dev_t *dev, ino_t *ino)
+{
+	char path[64];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "/proc/%s/ns/mnt", tid);
+	if (stat(path, &st) < 0)
+		return false;
+	*dev = st.st_dev;
+	*ino = st.st_ino;
+	return true;
+}
+
+bool fv_vfio_set_namespace(FvVfio *v, Error **errp)
+{
+	if (!mntns_of("thread-self", &v->mnt_dev, &v->mnt_ino)) {
+		error_setg_errno(errp, errno, "cannot find out the mount namespace "
+				 "(/proc/thread-self/ns/mnt)");
+		return false;
+	}
+	return true;
+}
+
+bool fv_vfio_inside(FvVfio *v, pid_t tid)
+{
+	char id[16];
+	dev_t dev;
+	ino_t ino;
+
+	/* 0: the caller is in no pid namespace of ours (FUSE says 0). */
+	if (tid <= 0)
+		return false;
+	snprintf(id, sizeof(id), "%d", (int)tid);
+	return mntns_of(id, &dev, &ino) && dev == v->mnt_dev && ino == v->mnt_ino;
 }
 
 void fv_vfio_set_type1_config(FvVfio *v, const FvType1Config *cfg)
@@ -651,12 +784,42 @@ static FvVfioFile *ticket_take(FvVfio *v, pid_t tid)
 int fv_vfio_open(FvVfio *v, FvVfioFileKind kind, FvGroup *group,
 		 const FvCaller *who, int flags, FvVfioFile **out)
 {
+	FvOptraceCall call;
 	FvVfioFile *f;
 	FvContainer *c;
-	int ret = 0;
+	FvOp op;
+	int ret = 0, injected = 0;
+	bool inside;
 
-	(void)flags;
+	if (kind == FV_VFIO_DEVICE) {
+		/* The supervisor's own open (fv_vfio_notif_get_device_fd). */
+		pthread_mutex_lock(&v->lock);
+		f = ticket_take(v, who->pid);
+		if (f)
+			*out = f;
+		else
+			ret = -EACCES;
+		pthread_mutex_unlock(&v->lock);
+		return ret;
+	}
+	inside = fv_vfio_inside(v, who->pid);
+	memset(&op, 0, sizeof(op));
+	op.kind = FV_OP_OPEN;
+	op.obj = kind == FV_VFIO_CONTAINER ? FV_OBJ_CONTAINER : FV_OBJ_GROUP;
+	op.group = kind == FV_VFIO_GROUP && group ? group->id : -1;
+	op.pid = caller_pid(who);
+	op.flags = flags;
 	pthread_mutex_lock(&v->lock);
+	/* The number the container gets (the faults' container=N). */
+	op.container = kind == FV_VFIO_CONTAINER ? v->next_container : 0;
+	fv_optrace_begin(v->trace, &call, &op, NULL, 0);
+	if (!inside) {
+		ret = -EPERM;
+		goto out;
+	}
+	injected = ret = fv_faults_check(v->faults, &op);
+	if (ret)
+		goto out;
 	switch (kind) {
 	case FV_VFIO_CONTAINER:
 		/* vfio_fops_open: a new, empty container. */
@@ -673,23 +836,25 @@ int fv_vfio_open(FvVfio *v, FvVfioFileKind kind, FvGroup *group,
 		f->c = c;
 		*out = f;
 		break;
-	case FV_VFIO_GROUP:
+	default:
 		ret = group_open(v, group, out);
 		break;
-	default:
-		f = ticket_take(v, who->pid);
-		if (f)
-			*out = f;
-		else
-			ret = -EACCES;
-		break;
 	}
+	if (!ret)
+		(*out)->pid = op.pid;
+out:
 	pthread_mutex_unlock(&v->lock);
+	fv_optrace_end(v->trace, &call, ret, injected != 0);
 	return ret;
 }
 
 void fv_vfio_release(FvVfio *v, FvVfioFile *f)
 {
+	FvOptraceCall call;
+	FvOp op;
+
+	file_op(&op, FV_OP_CLOSE, f, f->pid);
+	fv_optrace_begin(v->trace, &call, &op, NULL, 0);
 	pthread_mutex_lock(&v->lock);
 	switch (f->kind) {
 	case FV_VFIO_CONTAINER:
@@ -707,6 +872,7 @@ void fv_vfio_release(FvVfio *v, FvVfioFile *f)
 		break;
 	}
 	pthread_mutex_unlock(&v->lock);
+	fv_optrace_end(v->trace, &call, 0, false);
 }
 
 void fv_vfio_flush(FvVfio *v, FvVfioFile *f, const FvCaller *who)
@@ -991,18 +1157,21 @@ static FvVfioDev *device_from_name(FvVfio *v, FvVfioGroup *vg, const char *name,
 
 /*
  * VFIO_GROUP_GET_DEVICE_FD up to the new file: every check, then (commit)
- * the device is opened and a device file is left for thread tid to open.
+ * the device is opened -- an "open" of the device for the observers -- and
+ * a device file is left for thread tid to open.
  */
 static int device_prepare(FvVfio *v, FvVfioFile *gf, const FvUser *u, uint64_t arg,
 			  bool commit, pid_t tid, bool (*still_valid)(void *opaque),
 			  void *opaque)
 {
 	FvVfioGroup *vg = gf->vg;
+	FvOptraceCall call = { .on = false };
 	FvContainer *c;
 	FvVfioDev *dev;
 	FvVfioFile *f;
 	Error *err = NULL;
-	int ret = 0;
+	FvOp op;
+	int ret = 0, injected = 0;
 	char *name = fv_user_strndup(u, arg, FV_VFIO_NAME_MAX, &ret);
 
 	if (!name)
@@ -1019,6 +1188,13 @@ static int device_prepare(FvVfio *v, FvVfioFile *gf, const FvUser *u, uint64_t a
 		goto out;
 	}
 	if (!commit)
+		goto out;
+	/* The open of the device: fault rules "open-device", the trace. */
+	vdev_op(&op, FV_OP_OPEN, dev, u->pid);
+	op.flags = O_RDWR;
+	fv_optrace_begin(v->trace, &call, &op, NULL, 0);
+	injected = ret = fv_faults_check(v->faults, &op);
+	if (ret)
 		goto out;
 	/* A device fd just closed: let its release close the device first. */
 	if (dev->open_count)
@@ -1049,8 +1225,11 @@ static int device_prepare(FvVfio *v, FvVfioFile *gf, const FvUser *u, uint64_t a
 	f->dev = dev;
 	f->gfile = gf;
 	f->ticket = tid;
+	f->pid = u->pid;
 out:
 	pthread_mutex_unlock(&v->lock);
+	if (call.on)
+		fv_optrace_end(v->trace, &call, ret, injected != 0);
 	return ret;
 }
 
@@ -1104,36 +1283,77 @@ long fv_vfio_ioctl(FvVfio *v, FvVfioFile *f, const FvCaller *who,
 {
 	pid_t tgid = fv_user_tgid(who->pid);
 	FvUser u = { tgid > 0 ? tgid : who->pid };
+	FvOptraceCall call;
+	FvOp op;
+	long ret;
+	int injected = 0;
+	bool inside;
 
+	/* fakevfio's own private ioctl: neither traced nor faulted. */
 	if (cmd == FV_VFIO_IOC_IDENTIFY && tgid == v->self) {
 		((FvVfioIdentify *)(uintptr_t)arg)->file = f;
 		return 0;
 	}
-	switch (f->kind) {
-	case FV_VFIO_CONTAINER:
-		return container_ioctl(v, f->c, &u, cmd, arg);
-	case FV_VFIO_GROUP:
-		return group_ioctl(v, f, &u, cmd, arg);
-	default:
-		return device_ioctl(v, f, &u, cmd, arg);
+	inside = fv_vfio_inside(v, who->pid);
+	file_op(&op, FV_OP_IOCTL, f, u.pid);
+	op.cmd = cmd;
+	/* An outsider's memory is not read, not even for the trace. */
+	fv_optrace_begin(v->trace, &call, &op, inside ? &u : NULL, arg);
+	if (!inside) {
+		ret = -EPERM;
+	} else if ((injected = fv_faults_check(v->faults, &op))) {
+		ret = injected;
+	} else {
+		switch (f->kind) {
+		case FV_VFIO_CONTAINER:
+			ret = container_ioctl(v, f->c, &u, cmd, arg);
+			break;
+		case FV_VFIO_GROUP:
+			ret = group_ioctl(v, f, &u, cmd, arg);
+			break;
+		default:
+			ret = device_ioctl(v, f, &u, cmd, arg);
+			break;
+		}
 	}
+	fv_optrace_end(v->trace, &call, ret, injected != 0);
+	return ret;
 }
 
-ssize_t fv_vfio_read(FvVfio *v, FvVfioFile *f, void *buf, size_t len, uint64_t pos)
+static ssize_t file_rw(FvVfio *v, FvVfioFile *f, const FvCaller *who, void *buf,
+		       size_t len, uint64_t pos, bool write)
 {
-	(void)v;
-	if (f->kind != FV_VFIO_DEVICE)
-		return -EINVAL;
-	return fv_vdev_rw(f->dev->vd, buf, len, pos, false);
+	FvOptraceCall call;
+	FvOp op;
+	ssize_t ret;
+	int injected = 0;
+
+	file_op(&op, write ? FV_OP_WRITE : FV_OP_READ, f, caller_pid(who));
+	op.pos = pos;
+	op.count = len;
+	fv_optrace_begin(v->trace, &call, &op, NULL, 0);
+	if (!fv_vfio_inside(v, who->pid))
+		ret = -EPERM;
+	else if ((injected = fv_faults_check(v->faults, &op)))
+		ret = injected;
+	else if (f->kind != FV_VFIO_DEVICE)
+		ret = -EINVAL;
+	else
+		ret = fv_vdev_rw(f->dev->vd, buf, len, pos, write);
+	fv_optrace_end(v->trace, &call, ret, injected != 0);
+	return ret;
 }
 
-ssize_t fv_vfio_write(FvVfio *v, FvVfioFile *f, const void *buf, size_t len,
-		      uint64_t pos)
+ssize_t fv_vfio_read(FvVfio *v, FvVfioFile *f, const FvCaller *who, void *buf,
+		     size_t len, uint64_t pos)
 {
-	(void)v;
-	if (f->kind != FV_VFIO_DEVICE)
-		return -EINVAL;
-	return fv_vdev_rw(f->dev->vd, (void *)buf, len, pos, true);
+	return file_rw(v, f, who, buf, len, pos, false);
+}
+
+ssize_t fv_vfio_write(FvVfio *v, FvVfioFile *f, const FvCaller *who,
+		      const void *buf, size_t len, uint64_t pos)
+{
+	return file_rw(v, f, who, (void *)buf, len, pos, true);
 }
 
 /* ---- fds of the caller ------------------------------------------------------------ */
@@ -1164,16 +1384,24 @@ int fv_vfio_resolve_fd(FvVfio *v, const FvUser *u, int fd, FvVfioFile **out)
 	return dup;
 }
 
-int fv_vfio_notif_get_device_fd(FvVfio *v, const FvUser *u, int fd,
-				uint64_t name, bool (*still_valid)(void *opaque),
-				void *opaque, bool *ours)
+int fv_vfio_notif_get_device_fd(FvVfio *v, const FvVfioNotif *n, bool *ours)
 {
+	FvUser u = fv_user_from_tid(n->tid);
 	pid_t tid = gettid();
+	FvOptraceCall call;
 	FvVfioFile *gf;
-	int dup, ret, local;
+	FvOp op;
+	int dup, ret, local, injected;
 
 	*ours = false;
-	dup = fv_vfio_resolve_fd(v, u, fd, &gf);
+	/*
+	 * An outsider (a descendant of CMD that moved to a mount namespace of
+	 * its own): its fds are not touched; if fd is one of ours, the FUSE
+	 * ioctl refuses the call.
+	 */
+	if (!fv_vfio_inside(v, n->tid))
+		return 0;
+	dup = fv_vfio_resolve_fd(v, &u, n->fd, &gf);
 	if (dup < 0)
 		return 0;	/* the kernel answers for fds that are not ours */
 	if (!gf || gf->kind != FV_VFIO_GROUP) {
@@ -1181,18 +1409,30 @@ int fv_vfio_notif_get_device_fd(FvVfio *v, const FvUser *u, int fd,
 		return 0;
 	}
 	*ours = true;
-	ret = device_prepare(v, gf, u, name, true, tid, still_valid, opaque);
+	file_op(&op, FV_OP_IOCTL, gf, u.pid);
+	op.cmd = VFIO_GROUP_GET_DEVICE_FD;
+	fv_optrace_begin(v->trace, &call, &op, &u, n->name);
+	injected = ret = fv_faults_check(v->faults, &op);
+	if (!ret)
+		ret = device_prepare(v, gf, &u, n->name, true, tid, n->still_valid,
+				     n->opaque);
 	close(dup);
-	if (ret < 0)
-		return ret;
-	/* fs.c hands the prepared file to this thread's open. */
-	local = openat(v->root_fd, FV_VFIO_DEVICE_NODE, O_RDWR | O_CLOEXEC);
-	if (local < 0) {
-		ret = -errno;
-		ticket_cancel(v, tid);
-		return ret;
+	if (ret >= 0) {
+		/* fs.c hands the prepared file to this thread's open. */
+		local = openat(v->root_fd, FV_VFIO_DEVICE_NODE, O_RDWR | O_CLOEXEC);
+		if (local < 0) {
+			ret = -errno;
+			ticket_cancel(v, tid);
+		} else {
+			ret = n->install(n->opaque, local);
+			if (ret >= 0)
+				close(local);	/* the caller's copy holds it open */
+			else
+				fv_vfio_notif_cancel(v, local);
+		}
 	}
-	return local;
+	fv_optrace_end(v->trace, &call, ret, injected != 0);
+	return ret;
 }
 
 void fv_vfio_notif_cancel(FvVfio *v, int local)

@@ -32,10 +32,27 @@
  * does and opens a device file in this process (the hidden FV_VFIO_DEVICE
  * node) that the supervisor then installs in the caller.
  *
- * Locking: one mutex for the object graph (opens, releases, attach/detach,
- * device open/close), taken before a sim device's lock (fv_vdev_open and
- * fv_vdev_close run under it), which comes before a container's lock (device
- * DMA).  Nothing called with a device lock held takes the graph lock.
+ * Observers: every operation on a VFIO file -- open (not the internal
+ * device-node open), close, ioctl (not fakevfio's own FV_VFIO_IOC_IDENTIFY),
+ * read, write, and GET_DEVICE_FD through the seccomp supervisor with the
+ * device open it makes -- is described as an FvOp (op.h), checked against
+ * the fault rules (an injected errno replaces the operation) and written
+ * to the operation trace (fv_vfio_set_observers).
+ *
+ * Who may use the files: only processes in the mount namespace that
+ * fakevfio created (fv_vfio_set_namespace), which is where CMD runs.  Any
+ * other caller -- a process that reaches the FUSE files through
+ * /proc/<pid>/root, or one that moved to a mount namespace of its own --
+ * is refused with EPERM on open, ioctl, read and write before fakevfio
+ * touches its memory or its fds; its GET_DEVICE_FD goes on to the FUSE
+ * ioctl, which refuses it the same way.
+ *
+ * Locking, in this order: the graph lock (opens, releases, attach/detach,
+ * device open/close); vdev.c's dev_set lock (fv_vdev_open, fv_vdev_close,
+ * hot reset); a sim device's lock; a container's lock (device DMA reaches
+ * the IOMMU with the device lock held).  The event log, the fault table
+ * and the trace have leaf locks.  Nothing called with a device lock held
+ * takes the graph lock (see vfio.c).
  */
 #ifndef FAKEVFIO_VFIO_H
 #define FAKEVFIO_VFIO_H
@@ -47,6 +64,8 @@
 #include <sys/types.h>
 
 #include "fakevfio.h"
+#include "faults.h"
+#include "optrace.h"
 #include "type1.h"
 #include "user.h"
 #include "vdev.h"
@@ -87,6 +106,13 @@ typedef struct FvVfioEvents {
 			  bool write, int err);
 	/* An interrupt was signalled to user space. */
 	void (*irq)(void *opaque, FvDevice *dev, unsigned index, unsigned vector);
+	/*
+	 * A reset that user space asked for: VFIO_DEVICE_RESET, a hot reset
+	 * (every function on the bus), an FLR through the config region
+	 * (PCIe DevCtl or AF).  how: "flr", "pm" or "hot" (the method used).
+	 * Called with the device lock held.
+	 */
+	void (*reset)(void *opaque, FvDevice *dev, const char *how);
 	void *opaque;
 } FvVfioEvents;
 
@@ -103,6 +129,20 @@ void fv_vfio_free(FvVfio *v);
 
 /* Hooks (defaults: none).  Set before serving. */
 void fv_vfio_set_events(FvVfio *v, const FvVfioEvents *ev);
+/*
+ * The operation trace and the fault rules (either may be NULL: off).  They
+ * must outlive v.  Set before serving.
+ */
+void fv_vfio_set_observers(FvVfio *v, FvOptrace *trace, FvFaults *faults);
+/*
+ * The mount namespace whose processes may use the VFIO files: the calling
+ * thread's, now (fv_vfio_new records its caller's).  The launcher calls it
+ * once it is in the namespace it made, before it mounts anything.  false
+ * with errp if it cannot be found out.
+ */
+bool fv_vfio_set_namespace(FvVfio *v, Error **errp);
+/* Whether thread tid is in that namespace (false: gone, or unknown). */
+bool fv_vfio_inside(FvVfio *v, pid_t tid);
 /* The IOMMU configuration of containers made from now on (default: type1's). */
 void fv_vfio_set_type1_config(FvVfio *v, const FvType1Config *cfg);
 void fv_vfio_set_vdev_config(FvVfio *v, const FvVdevConfig *cfg);
@@ -120,11 +160,15 @@ bool fv_vfio_set_root(FvVfio *v, int root_fd, Error **errp);
 /*
  * open(2) of a VFIO file: 0 and *out, or -errno.  A group open follows
  * vfio-abi.md §2.0 (ENODEV, EBUSY).  A FV_VFIO_DEVICE open succeeds only
- * for the thread that fv_vfio_notif_get_device_fd prepared it for.
+ * for the thread that fv_vfio_notif_get_device_fd prepared it for.  A
+ * caller outside the namespace: -EPERM.
  */
 int fv_vfio_open(FvVfio *v, FvVfioFileKind kind, FvGroup *group,
 		 const FvCaller *who, int flags, FvVfioFile **out);
-/* The last close of the open file description. */
+/*
+ * The last close of the open file description.  Its trace line names the
+ * process that opened the file (FUSE's RELEASE comes from no one).
+ */
 void fv_vfio_release(FvVfio *v, FvVfioFile *f);
 /*
  * close(2) of one descriptor of the open file (FUSE's FLUSH; fs.c asks for
@@ -132,35 +176,53 @@ void fv_vfio_release(FvVfio *v, FvVfioFile *f);
  * the release that follows.
  */
 void fv_vfio_flush(FvVfio *v, FvVfioFile *f, const FvCaller *who);
-/* ioctl(2): the ioctl's return value (>= 0) or -errno. */
+/* ioctl(2): the ioctl's return value (>= 0) or -errno (outsiders: -EPERM). */
 long fv_vfio_ioctl(FvVfio *v, FvVfioFile *f, const FvCaller *who,
 		   unsigned int cmd, uint64_t arg);
 /*
- * read(2)/write(2) at file position pos: the byte count or -errno.
+ * read(2)/write(2) by who at file position pos: the byte count or -errno.
  * Containers and groups have neither (-EINVAL); devices go to fv_vdev_rw.
+ * Outsiders: -EPERM.
  */
-ssize_t fv_vfio_read(FvVfio *v, FvVfioFile *f, void *buf, size_t len,
-		     uint64_t pos);
-ssize_t fv_vfio_write(FvVfio *v, FvVfioFile *f, const void *buf, size_t len,
-		      uint64_t pos);
+ssize_t fv_vfio_read(FvVfio *v, FvVfioFile *f, const FvCaller *who, void *buf,
+		     size_t len, uint64_t pos);
+ssize_t fv_vfio_write(FvVfio *v, FvVfioFile *f, const FvCaller *who,
+		      const void *buf, size_t len, uint64_t pos);
 /* Whether the file is a device fd (fs.c opens those seekable). */
 bool fv_vfio_file_is_device(const FvVfioFile *f);
 
+/* ioctl(fd, VFIO_GROUP_GET_DEVICE_FD, name) caught by the seccomp supervisor. */
+typedef struct FvVfioNotif {
+	pid_t tid;		/* the calling thread */
+	int fd;			/* the caller's group fd */
+	uint64_t name;		/* the caller's pointer to the device name */
+	/*
+	 * Asked, after the caller's memory was read and before anything is
+	 * committed, whether the caller is still waiting (may be NULL).
+	 */
+	bool (*still_valid)(void *opaque);
+	/*
+	 * Install local, a device fd of this process, in the caller and
+	 * answer the call with it: the caller's new fd, or -errno (nothing
+	 * installed, nothing answered).  Required.
+	 */
+	int (*install)(void *opaque, int local);
+	void *opaque;
+} FvVfioNotif;
+
 /*
- * The seccomp supervisor caught ioctl(fd, VFIO_GROUP_GET_DEVICE_FD, name)
- * from a thread of process u.  *ours false: fd is not one of fakevfio's
- * group files, let the call go on (return 0).  Otherwise the result of the
- * ioctl as the kernel's checks decide: -errno, or (>= 0) a device fd opened
- * in this process for the supervisor to install in the caller (and close).
- * still_valid (may be NULL) is asked, after the caller's memory was read and
- * before anything is committed, whether the caller is still waiting.
+ * *ours false (returns 0): fd is not one of fakevfio's group files, or the
+ * caller is outside the namespace: let the call go on.  Otherwise the
+ * ioctl's result as the kernel's checks (and the fault rules) decide: the
+ * fd that n->install installed (>= 0: the call is answered), or -errno to
+ * answer it with.  Traced as a group ioctl, and the device open as an
+ * open of the device.
  */
-int fv_vfio_notif_get_device_fd(FvVfio *v, const FvUser *u, int fd,
-				uint64_t name, bool (*still_valid)(void *opaque),
-				void *opaque, bool *ours);
+int fv_vfio_notif_get_device_fd(FvVfio *v, const FvVfioNotif *n, bool *ours);
 /*
- * The device fd fv_vfio_notif_get_device_fd returned could not be installed
- * (e.g. EMFILE): close it and wait until its release has closed the device.
+ * A device fd of this process made by fv_vfio_notif_get_device_fd that
+ * could not be installed: close it and wait until its release has closed
+ * the device.
  */
 void fv_vfio_notif_cancel(FvVfio *v, int local);
 

@@ -6,9 +6,8 @@ The fixtures (`fv`: a fakevfio per test in its own process group, killed at
 teardown; `host_unchanged`: nothing left on the host afterwards) are the
 ones of test_fakevfio_run.py.
 
-The tests that need VFIO containers (the fake kernel's container/group
-ioctls, fakevfio/vfio.c) or device fds (fakevfio/vdev.c) are written but
-skipped until those land: their skip reason names the missing piece.
+With a container and a device fd (fakevfio/vfio.c, fakevfio/vdev.c): the
+trace lines of ioctls, fault rules firing on them, dumps, device DMA.
 """
 import errno
 import json
@@ -23,11 +22,6 @@ from test_fakevfio_run import (PY, fv, host_unchanged, read, script,  # noqa: F4
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0,
                                 reason="fakevfio run needs root (mount namespaces)")
-
-NEEDS_CALLS = pytest.mark.skip(
-    reason="needs the calls to fv_optrace_begin/end and fv_faults_check in the VFIO "
-           "dispatchers (fakevfio/vfio.c, fakevfio/vdev.c)")
-
 
 # A client run as CMD: sends each request of argv[1] (a JSON list; a string
 # is one request line, a list of strings is raw chunks sent as they are) on
@@ -86,7 +80,7 @@ platform x86
 device dma-test      0000:03:00.0 group=26
 device chelsio-t5-vf 0000:03:00.1 group=26   # the T5 VF beside it
 device dma-test      04:00.0      group=7 msix_vectors=16
-device dma-test      04:00.1      group=7 driver=host   # not viable
+device dma-test      04:00.1      group=7 driver=nvme   # a host driver: not viable
 device dma-test      05:00.0      intx=off
 """
 
@@ -117,11 +111,60 @@ def test_topology_machine(fv, tmp_path):
     assert res["dev_vfio"] == ["100", "101", "26", "7", "vfio"]
 
 
+DRIVERS = r"""
+import json, os
+d = "/sys/bus/pci/devices"
+print(json.dumps({
+    "link": {b: os.readlink(f"{d}/{b}/driver") for b in sorted(os.listdir(d))},
+    "real": {b: os.path.realpath(f"{d}/{b}/driver") for b in sorted(os.listdir(d))},
+    "drivers": {n: sorted(os.listdir(f"/sys/bus/pci/drivers/{n}"))
+                for n in sorted(os.listdir("/sys/bus/pci/drivers"))},
+}))
+"""
+
+
+def test_topology_host_driver_names(fv, tmp_path):
+    """driver=NAME: the device's driver link leads to a drivers/NAME of its
+    own (lspci -k names it); vfio-pci stays the default, also with no device."""
+    topo = script(tmp_path, "d.topo", "device dma-test 3:0.0 group=5\n"
+                  "device dma-test 3:0.1 group=5 driver=mlx5_core\n"
+                  "device dma-test 4:0.0 group=6 driver=vfio-pci\n"
+                  "device dma-test 4:0.1 group=6 driver=host\n"
+                  "device dma-test 4:0.2 group=6 driver=mlx5_core\n")
+    prog = script(tmp_path, "drivers.py", DRIVERS)
+    status, out, err = fv.run("run", "--topology", topo, "--", PY, prog)
+    assert (status, err) == (0, "")
+    res = json.loads(out)
+    assert res["link"] == {
+        "0000:03:00.0": "../../../../bus/pci/drivers/vfio-pci",
+        "0000:03:00.1": "../../../../bus/pci/drivers/mlx5_core",
+        "0000:04:00.0": "../../../../bus/pci/drivers/vfio-pci",
+        "0000:04:00.1": "../../../../bus/pci/drivers/host",
+        "0000:04:00.2": "../../../../bus/pci/drivers/mlx5_core",
+    }
+    assert res["real"]["0000:03:00.1"] == "/sys/bus/pci/drivers/mlx5_core"
+    assert res["drivers"] == {
+        "host": ["0000:04:00.1"],
+        "mlx5_core": ["0000:03:00.1", "0000:04:00.2"],
+        "vfio-pci": ["0000:03:00.0", "0000:04:00.0"],
+    }
+    status, out, err = fv.run("run", "--topology", topo, "--", "lspci", "-k")
+    assert status == 0, err
+    drivers = re.findall(r"^(\S+) .*\n(?:\t.*\n)*?\tKernel driver in use: (\S+)$", out, re.M)
+    assert drivers == [("03:00.0", "vfio-pci"), ("03:00.1", "mlx5_core"),
+                       ("04:00.0", "vfio-pci"), ("04:00.1", "host"),
+                       ("04:00.2", "mlx5_core")], out
+    # Only vfio-pci when every device is on it.
+    status, out, err = fv.run("run", "--device", "dma-test@3:0.0", "--",
+                              "ls", "/sys/bus/pci/drivers")
+    assert (status, out, err) == (0, "vfio-pci\n", "")
+
+
 def test_topology_parameters_and_driver(fv, tmp_path):
     topo = script(tmp_path, "m.topo", TOPOLOGY)
     resp, _ = control(fv, tmp_path, ["dump device 4:0.1", "dump device 4:0.0",
                                      "irq 5:0.0 INTX"], args=("--topology", topo))
-    assert resp[0][0] == ("device=0000:04:00.1 model=dma-test group=7 driver=host irq=16 "
+    assert resp[0][0] == ("device=0000:04:00.1 model=dma-test group=7 driver=nvme irq=16 "
                           "numa_node=-1")
     assert resp[1][0] == ("device=0000:04:00.0 model=dma-test group=7 driver=vfio-pci irq=16 "
                           "numa_node=-1")
@@ -135,7 +178,10 @@ def test_topology_parameters_and_driver(fv, tmp_path):
     ("platform x86\nplatform x86\n", "{f}:2:1: platform given twice (first on line 1)"),
     ("platform arm\n", "{f}:1:10: unknown platform 'arm' (expected x86 or pseries)"),
     ("\n\ndevcie dma-test 1:0.0\n",
-     "{f}:3:1: unknown directive 'devcie' (expected platform, device or fault)"),
+     "{f}:3:1: unknown directive 'devcie' (expected platform, device, fault or "
+     "advertise-mmap)"),
+    ("advertise-mmap\nadvertise-mmap\n",
+     "{f}:2:1: advertise-mmap given twice (first on line 1)"),
     ("device nosuch 1:0.0\n",
      "{f}:1:8: unknown model 'nosuch' (known models: chelsio-t5-vf, dma-test, profile)"),
     ("device dma-test 1:0.8\n", "{f}:1:17: bad BDF '1:0.8': function 8 is out of range (0-7)"),
@@ -143,15 +189,16 @@ def test_topology_parameters_and_driver(fv, tmp_path):
      "{f}:2:17: 0000:01:00.0 is already used on line 1"),
     ("device dma-test 1:0.0 group=x\n",
      "{f}:1:29: bad group 'x': expected a decimal number 0-2147483647"),
-    ("device dma-test 1:0.0 driver=nvme\n",
-     "{f}:1:30: bad driver 'nvme': expected vfio-pci or host"),
+    ("device dma-test 1:0.0 driver=../x\n",
+     "{f}:1:30: bad driver '../x': expected vfio-pci or a host driver's name (1-63 of "
+     "A-Z a-z 0-9 _ . -, not starting with . or -)"),
     ("device dma-test 1:0.0 msi_vectors=3\n",
      "{f}:1:8: dma-test: parameter msi_vectors=3: not 0 or a power of two up to 32"),
     ("device dma-test 1:0.0 colour=red\n",
      "{f}:1:8: model dma-test has no parameter 'colour'"),
     ("device dma-test 1:0.0 driver=host\n",
      "{f}:1:23: group 100 has no device bound to vfio-pci (every device in it is "
-     "driver=host), so it would have no /dev/vfio/100"),
+     "on a host driver), so it would have no /dev/vfio/100"),
     ("fault VFIO_IOMMU_MAP_DMA errno=EWHAT\n",
      "{f}:1:26: unknown errno 'EWHAT': expected a name such as EBUSY or a number 1-4095"),
     ("platform pseries\n", "{f}:1:10: platform pseries: not yet supported"),
@@ -474,7 +521,6 @@ def vfio_run(fv, tmp_path, group, *reqs, args=("--device", "dma-test@00:05.0")):
     return json.loads(out)
 
 
-@NEEDS_CALLS
 def test_trace_lines_for_ioctls(fv, tmp_path):
     trace = tmp_path / "trace.log"
     vfio_run(fv, tmp_path, 100, args=("--device", "dma-test@00:05.0", "--trace", str(trace)))
@@ -501,7 +547,6 @@ def test_trace_lines_for_ioctls(fv, tmp_path):
     assert "obj=container:1 op=close ret=0" in body
 
 
-@NEEDS_CALLS
 def test_fault_injected_into_map_dma(fv, tmp_path):
     topo = script(tmp_path, "f.topo", "device dma-test 0:5.0\n"
                   "fault VFIO_IOMMU_MAP_DMA errno=EBUSY count=1\n")

@@ -65,7 +65,10 @@ class Fv:
     def start(self, devices, cmd, **popen):
         args = [self.binary, "run"]
         for d in devices:
-            args += ["--topology", d] if d.endswith(".topo") else ["--device", d]
+            if d.startswith("--"):
+                args.append(d)          # an option of its own
+            else:
+                args += ["--topology", d] if d.endswith(".topo") else ["--device", d]
         popen.setdefault("stdin", subprocess.DEVNULL)
         p = subprocess.Popen(args + ["--", *cmd], stdout=subprocess.PIPE,
                              stderr=subprocess.PIPE, text=True, start_new_session=True,
@@ -407,6 +410,49 @@ def test_device_fd(fv):
         "ok", "1", "361b"]
 
 
+def region_info(index, argsz=32):
+    """A vfio_region_info argument for vfio-ioctl: argsz, flags, index."""
+    return f"ioctl:d:DEVICE_GET_REGION_INFO:hex:{le32(argsz)}{le32(0)}{le32(index)}/{argsz}"
+
+
+def region_flags(result):
+    """The flags of a GET_REGION_INFO result "0 out=HEX"."""
+    assert result.startswith("0 out="), result
+    return int.from_bytes(bytes.fromhex(result[6:])[4:8], "little")
+
+
+R, W, M, CAPS = 0x1, 0x2, 0x4, 0x8       # VFIO_REGION_INFO_FLAG_*
+
+
+@pytest.mark.parametrize("how", ["default", "option", "topology"])
+def test_advertise_mmap(fv, tmp_path, how):
+    """--advertise-mmap (topology: advertise-mmap): memory BARs report
+    VFIO_REGION_INFO_FLAG_MMAP (the MSI-X BAR also the MSIX_MAPPABLE cap), I/O
+    BARs and the config space never; the mmap itself still fails (ENODEV),
+    so a client's fallback to read/write is what gets tested."""
+    devices = [DEV]
+    if how == "option":
+        devices = ["--advertise-mmap", DEV]
+    elif how == "topology":
+        devices = [topo(tmp_path, f"""\
+            device dma-test {BDF}
+            advertise-mmap
+            """)]
+    steps = [*GCID, region_info(0), region_info(1), region_info(2, 48), region_info(7),
+             "mmap:d:0:4096", "pread:d:0:4"]
+    res = fv.steps(*steps, devices=devices)[len(GCID):]
+    mmap = M if how != "default" else 0
+    # BAR0: 4K mem32; BAR1: I/O; BAR2: 16K mem64 with the MSI-X table; config.
+    assert [region_flags(r) for r in res[:4]] == [R | W | mmap, R | W,
+                                                  R | W | mmap | (CAPS if mmap else 0), R | W]
+    if mmap:
+        # cap_offset 32: the MSIX_MAPPABLE cap header (id 3, version 1, next 0).
+        out = bytes.fromhex(res[2][6:])
+        assert (out[12:16], out[32:40]) == (bytes.fromhex(le32(32)),
+                                            bytes.fromhex("0300" "0100" "00000000"))
+    assert res[4:] == ["ENODEV", "444d4154"]
+
+
 def test_group_held_by_device_fds(fv):
     """A device fd holds its group: closing the group fd releases nothing
     until the device fds are closed; then the container is detached."""
@@ -522,6 +568,117 @@ def test_dup_keeps_group_open(fv, tmp_path):
     assert out == "open Device or resource busy True\nafter the child: ok\n"
 
 
+# ---- callers outside the namespace ----------------------------------------------------
+
+# CMD for the outsider tests: opens a container, the group and a device fd,
+# checks that a child of its own that moved to a new mount namespace is
+# refused (also its GET_DEVICE_FD, which the supervisor lets go on to the
+# FUSE ioctl), prints its pid and fd numbers, and waits for a line on stdin.
+HOLDER = r"""
+import ctypes, errno, fcntl, json, os, struct, sys
+libc = ctypes.CDLL(None, use_errno=True)
+g = os.open("/dev/vfio/100", os.O_RDWR)
+c = os.open("/dev/vfio/vfio", os.O_RDWR)
+fcntl.ioctl(g, 0x3b68, struct.pack("i", c))             # GROUP_SET_CONTAINER
+fcntl.ioctl(c, 0x3b66, 3)                               # SET_IOMMU TYPE1v2
+r, w = os.pipe()
+child = os.fork()
+if child == 0:
+    res = {"unshare": libc.unshare(0x20000)}              # CLONE_NEWNS
+    for name, call in [("api", lambda: fcntl.ioctl(c, 0x3b64)),
+                       ("device", lambda: fcntl.ioctl(g, 0x3b6a, bytearray(b"BDF\0"))),
+                       ("reopen", lambda: os.open("/dev/vfio/vfio", os.O_RDWR))]:
+        try:
+            res[name] = call()
+        except OSError as e:
+            res[name] = errno.errorcode[e.errno]
+    os.write(w, json.dumps(res).encode())
+    os._exit(0)
+os.close(w)
+os.waitpid(child, 0)
+moved = json.loads(os.read(r, 4096))
+d = fcntl.ioctl(g, 0x3b6a, bytearray(b"BDF\0"))        # GET_DEVICE_FD: still ours
+print(json.dumps({"pid": os.getpid(), "c": c, "g": g, "d": d, "moved": moved}), flush=True)
+sys.stdin.readline()
+print(fcntl.ioctl(c, 0x3b64), os.pread(d, 2, 0x70000000000).hex(), flush=True)
+""".replace("BDF", BDF)
+
+
+def pidfd_getfd(pid, fd):
+    """A duplicate of fd of process pid (pidfd_open, pidfd_getfd)."""
+    import ctypes
+    libc = ctypes.CDLL(None, use_errno=True)
+    pidfd = os.pidfd_open(pid)
+    try:
+        new = libc.syscall(438, pidfd, fd, 0)        # SYS_pidfd_getfd (x86-64)
+        if new < 0:
+            raise OSError(ctypes.get_errno(), "pidfd_getfd")
+        return new
+    finally:
+        os.close(pidfd)
+
+
+def err_of(call):
+    try:
+        return call()
+    except OSError as e:
+        return errno.errorcode[e.errno]
+
+
+def test_outsider_is_refused(fv, tmp_path):
+    """A process outside fakevfio's mount namespace -- here the test itself,
+    reaching the files through /proc/<CMD>/root, or with duplicates of CMD's
+    fds -- gets EPERM for every open, ioctl, read and write, and so does a
+    descendant of CMD that moved to a mount namespace of its own.  The sysfs
+    files stay readable.  CMD itself goes on unharmed."""
+    import fcntl
+    import json
+    script = tmp_path / "holder.py"
+    script.write_text(HOLDER)
+    trace = tmp_path / "trace.log"
+    p = fv.start([f"--trace={trace}", DEV], [PY, str(script)], stdin=subprocess.PIPE)
+    info = json.loads(p.stdout.readline())
+    assert info["moved"] == {"unshare": 0, "api": "EPERM", "device": "EPERM",
+                             "reopen": "EPERM"}
+    root = f"/proc/{info['pid']}/root"
+    res = {
+        "container": err_of(lambda: os.open(f"{root}/dev/vfio/vfio", os.O_RDWR)),
+        "group": err_of(lambda: os.open(f"{root}/dev/vfio/100", os.O_RDWR)),
+        "fd-link": err_of(lambda: os.open(f"/proc/{info['pid']}/fd/{info['c']}", os.O_RDWR)),
+    }
+    c = pidfd_getfd(info["pid"], info["c"])
+    d = pidfd_getfd(info["pid"], info["d"])
+    g = pidfd_getfd(info["pid"], info["g"])
+    res["api"] = err_of(lambda: fcntl.ioctl(c, 0x3b64))                 # GET_API_VERSION
+    res["status"] = err_of(lambda: fcntl.ioctl(g, 0x3b67, bytearray(8)))  # GET_STATUS
+    res["info"] = err_of(lambda: fcntl.ioctl(d, 0x3b6b, bytearray(16)))   # DEVICE_GET_INFO
+    res["pread"] = err_of(lambda: os.pread(d, 2, 0x70000000000))
+    res["pwrite"] = err_of(lambda: os.pwrite(d, b"\0", 0x70000000000 + 0x40))
+    res["read"] = err_of(lambda: os.read(c, 4))
+    with open(f"{root}/sys/bus/pci/devices/{BDF}/vendor") as f:
+        res["vendor"] = f.read()
+    for fd in (c, d, g):
+        os.close(fd)
+    p.stdin.write("\n")
+    p.stdin.close()
+    assert p.stdout.read() == "0 361b\n"       # CMD: its own calls still work
+    assert p.wait(30) == 0
+    assert p.stderr.read() == ""
+    assert res == {"container": "EPERM", "group": "EPERM", "fd-link": "EPERM",
+                   "api": "EPERM", "status": "EPERM", "info": "EPERM", "pread": "EPERM",
+                   "pwrite": "EPERM", "read": "EPERM", "vendor": "0x1b36\n"}
+    # The trace shows the refusals under the outsider's pid, arguments unread.
+    mine = [l.split(" ", 2)[2].rsplit(" us=", 1)[0] for l in trace.read_text().splitlines()
+            if f" pid={os.getpid()} " in l]
+    assert mine[:3] == ["obj=container:2 op=open flags=0x8002 ret=-EPERM",
+                        "obj=group:100 op=open flags=0x8002 ret=-EPERM",
+                        "obj=container:2 op=open flags=0x8002 ret=-EPERM"], mine
+    assert mine[3] == "obj=container:1 op=ioctl name=VFIO_GET_API_VERSION cmd=0x3b64 ret=-EPERM"
+    assert mine[4].startswith("obj=group:100 op=ioctl name=VFIO_GROUP_GET_STATUS cmd=0x3b67 "
+                              "arg=0x")
+    assert "argsz" not in mine[4]
+
+
 # ---- where the seccomp supervisor cannot help ----------------------------------------
 
 def test_outside_the_filter(fv, tmp_path):
@@ -581,6 +738,82 @@ def test_hot_reset_group_fds(fv, fd, expect):
     arg = "hex:" + le32(16) + le32(0) + le32(1) + le32(fd)
     assert fv.last(*GCID, f"ioctl:d:DEVICE_PCI_HOT_RESET:{arg}") == \
         expect + " out=" + arg[4:]
+
+
+EVENTS = """
+import os, socket
+s = socket.socket(socket.AF_UNIX)
+s.connect(os.environ["FAKEVFIO_CONTROL"])
+s.sendall(b"events\\n")
+f = s.makefile("r")
+for line in f:
+    if line.startswith("last="):
+        break
+    print(line.split(" ", 2)[2], end="")
+"""
+
+
+def test_reset_events(fv, tmp_path):
+    """Resets user space asks for are events: VFIO_DEVICE_RESET and an FLR
+    through the PCIe Device Control (FLR: the device's first method), and a
+    hot reset (every function of the bus).  The resets of open and close
+    are not."""
+    ev = tmp_path / "events.py"
+    ev.write_text(EVENTS)
+    hot = "hex:" + le32(16) + le32(0) + le32(1) + le32(3)
+    steps = [*GCID, "ioctl:d:DEVICE_RESET", f"pwrite:d:{CFG + 0x78}:0080",
+             f"ioctl:d:DEVICE_PCI_HOT_RESET:{hot}"]
+    status, out, err = fv.run(["dma-test@3:0.0,group=100", "dma-test@3:0.1,group=100"],
+                              ["sh", "-c", f'{fv.ioctl} "$@" && exec {PY} {ev}', "sh", *steps])
+    assert (status, err) == (0, "")
+    lines = out.splitlines()
+    assert [l.split(" -> ")[1] for l in lines[len(GCID):len(GCID) + 3]] == \
+        ["0", "2", "0 out=" + hot[4:]]
+    assert lines[len(GCID) + 3:] == [
+        f"kind=reset device={BDF} how=flr",
+        f"kind=reset device={BDF} how=flr",
+        f"kind=reset device={BDF} how=hot",
+        "kind=reset device=0000:03:00.1 how=hot",
+    ]
+
+
+def test_faults_on_device_fd(fv, tmp_path):
+    """Fault rules on the seccomp GET_DEVICE_FD path (the group ioctl, then
+    open-device once the name resolves) and on region reads; the trace
+    shows each."""
+    t = topo(tmp_path, f"""\
+        device dma-test {BDF}
+        fault VFIO_GROUP_GET_DEVICE_FD errno=EAGAIN count=1
+        fault open-device device={BDF} errno=EIO count=1
+        fault region-read region=CONFIG errno=ENXIO after=1 count=1
+        fault VFIO_DEVICE_GET_INFO errno=ENOSPC count=1
+        """)
+    trace = tmp_path / "trace.log"
+    dfd = f"d=ioctl:g:GROUP_GET_DEVICE_FD:str:{BDF}"
+    res = fv.steps(*GCI, dfd, dfd, dfd, "pread:d:0x70000000000:2", "pread:d:0x70000000000:2",
+                   "pread:d:0x70000000000:2", "ioctl:d:DEVICE_GET_INFO:hex:14000000/20",
+                   devices=[f"--trace={trace}", t])
+    assert res[len(GCI):] == ["EAGAIN", "EIO", "ok", "361b", "ENXIO", "361b",
+                              "ENOSPC out=1400000000000000000000000000000000000000"]
+    body = [l.split(" ", 2)[2].rsplit(" us=", 1)[0] for l in trace.read_text().splitlines()]
+    get = [b for b in body if "GET_DEVICE_FD" in b or "op=open flags=0x2 " in b]
+    name = f"name=VFIO_GROUP_GET_DEVICE_FD cmd=0x3b6a name={BDF}"
+    assert get == [f"obj=group:100 op=ioctl {name} ret=-EAGAIN injected=1",
+                   f"obj=device:{BDF} op=open flags=0x2 ret=-EIO injected=1",
+                   f"obj=group:100 op=ioctl {name} ret=-EIO",
+                   f"obj=device:{BDF} op=open flags=0x2 ret=0",
+                   f"obj=group:100 op=ioctl {name} ret=5"], body
+    reads = [b for b in body if " op=read " in b]
+    assert reads == [f"obj=device:{BDF} op=read region=CONFIG offset=0x0 size=2 ret=2",
+                     f"obj=device:{BDF} op=read region=CONFIG offset=0x0 size=2 ret=-ENXIO "
+                     "injected=1",
+                     f"obj=device:{BDF} op=read region=CONFIG offset=0x0 size=2 ret=2"]
+    assert body[-4] == (f"obj=device:{BDF} op=ioctl name=VFIO_DEVICE_GET_INFO cmd=0x3b6b "
+                        "argsz=20 ret=-ENOSPC injected=1"), body
+    # The releases at exit come in any order.
+    assert sorted(body[-3:]) == ["obj=container:1 op=close ret=0",
+                                 f"obj=device:{BDF} op=close ret=0",
+                                 "obj=group:100 op=close ret=0"], body
 
 
 def test_files_left_open_at_exit(fv):

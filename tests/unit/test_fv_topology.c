@@ -93,10 +93,13 @@ static void test_full_file(void **state)
 
 	assert_int_equal(t.devs[2].spec.group, 26);
 	assert_true(t.devs[2].spec.host_driver);
+	assert_string_equal(t.devs[2].spec.driver, "host");
 	assert_int_equal(t.devs[2].driver_col, 34);
 	assert_string_equal(t.devs[2].spec.params, "msi_vectors=8");
 
 	assert_false(t.devs[3].spec.host_driver);
+	assert_string_equal(t.devs[3].spec.driver, "");
+	assert_false(t.advertise_mmap);
 	assert_string_equal(t.devs[3].spec.params, "msix_vectors=16,intx=off,a#b=1");
 
 	assert_string_equal(t.devs[4].spec.model, "profile");
@@ -135,6 +138,12 @@ static void test_empty_and_platforms(void **state)
 	fv_topology_clear(&t);
 	assert_true(parse(&t, "\n\n   \n# only comments\n", NULL));
 	fv_topology_clear(&t);
+	/* advertise-mmap, anywhere */
+	assert_true(parse(&t, "device dma-test 3:0.0\n\n  advertise-mmap  # all BARs\n", NULL));
+	assert_true(t.advertise_mmap);
+	assert_int_equal(t.advertise_mmap_line, 3);
+	fv_topology_clear(&t);
+	assert_false(t.advertise_mmap);
 	/* pseries parses (the launcher refuses it). */
 	assert_true(parse(&t, "platform pseries\n", NULL));
 	assert_true(t.has_platform);
@@ -146,9 +155,9 @@ static void test_errors(void **state)
 {
 	(void)state;
 	parse_error("devcie dma-test 1:0.0\n",
-		    "topo:1:1: unknown directive 'devcie' (expected platform, device or fault)");
+		    "topo:1:1: unknown directive 'devcie' (expected platform, device, fault or advertise-mmap)");
 	parse_error("\n  Platform x86\n",
-		    "topo:2:3: unknown directive 'Platform' (expected platform, device or fault)");
+		    "topo:2:3: unknown directive 'Platform' (expected platform, device, fault or advertise-mmap)");
 	/* platform */
 	parse_error("platform\n", "topo:1:9: expected x86 or pseries after 'platform'");
 	parse_error("platform   # none\n", "topo:1:9: expected x86 or pseries after 'platform'");
@@ -179,10 +188,30 @@ static void test_errors(void **state)
 	parse_error("device dma-test 3:0.0 \"group=-1\"\n",
 		    "topo:1:23: bad group '-1': expected a decimal number 0-2147483647");
 	parse_error("device dma-test 3:0.0 group=1 group=1\n", "topo:1:31: group= given twice");
-	parse_error("device dma-test 3:0.0 driver=e1000e\n",
-		    "topo:1:30: bad driver 'e1000e': expected vfio-pci or host");
+	parse_error("device dma-test 3:0.0 driver=e1000e/x\n",
+		    "topo:1:30: bad driver 'e1000e/x': expected vfio-pci or a host driver's name "
+		    "(1-63 of A-Z a-z 0-9 _ . -, not starting with . or -)");
+	parse_error("device dma-test 3:0.0 driver=..\n",
+		    "topo:1:30: bad driver '..': expected vfio-pci or a host driver's name "
+		    "(1-63 of A-Z a-z 0-9 _ . -, not starting with . or -)");
+	parse_error("device dma-test 3:0.0 driver=-x\n",
+		    "topo:1:30: bad driver '-x': expected vfio-pci or a host driver's name "
+		    "(1-63 of A-Z a-z 0-9 _ . -, not starting with . or -)");
+	parse_error("device dma-test 3:0.0 driver=a\"b c\"\n",
+		    "topo:1:23: bad driver 'ab c': expected vfio-pci or a host driver's name "
+		    "(1-63 of A-Z a-z 0-9 _ . -, not starting with . or -)");
+	parse_error("device dma-test 3:0.0 driver="
+		    "a123456789b123456789c123456789d123456789e123456789f123456789abcd\n",
+		    "topo:1:30: bad driver 'a123456789b123456789c123456789d123456789e123456789"
+		    "f123456789abcd': expected vfio-pci or a host driver's name "
+		    "(1-63 of A-Z a-z 0-9 _ . -, not starting with . or -)");
 	parse_error("device dma-test 3:0.0 \"driver=\"\n",
-		    "topo:1:23: bad driver '': expected vfio-pci or host");
+		    "topo:1:23: bad driver '': expected vfio-pci or a host driver's name "
+		    "(1-63 of A-Z a-z 0-9 _ . -, not starting with . or -)");
+	/* advertise-mmap */
+	parse_error("advertise-mmap\nadvertise-mmap\n",
+		    "topo:2:1: advertise-mmap given twice (first on line 1)");
+	parse_error("advertise-mmap yes\n", "topo:1:16: unexpected 'yes' after 'advertise-mmap'");
 	parse_error("device dma-test 3:0.0 driver=host driver=host\n",
 		    "topo:1:35: driver= given twice");
 	parse_error("device dma-test 3:0.0 intx=on msix_vectors=2 intx=off\n",
@@ -254,7 +283,7 @@ static void test_load(void **state)
 	close(fd);
 	assert_false(fv_topology_load(&t, path, &err));
 	snprintf(msg, sizeof(msg), "%s:3:1: unknown directive 'bogus' (expected platform, "
-		 "device or fault)", path);
+		 "device, fault or advertise-mmap)", path);
 	assert_string_equal(error_get_pretty(err), msg);
 	error_free(err);
 	err = NULL;
@@ -304,7 +333,7 @@ static void test_machine(void **state)
 	static const char text[] =
 		"device dma-test 3:0.0\n"
 		"device dma-test 4:0.0 group=26\n"
-		"device dma-test 4:0.1 group=26 driver=host\n"
+		"device dma-test 4:0.1 group=26 driver=mlx5_core\n"
 		"device chelsio-t5-vf 5:0.1\n";
 	FvTopology t;
 	FvMachine *m = fv_machine_new(FV_PLATFORM_X86);
@@ -325,6 +354,9 @@ static void test_machine(void **state)
 	assert_string_equal(m->devs[4]->bdf, "0000:06:00.0");
 	d = fv_machine_find(m, "0000:04:00.1");
 	assert_false(d->vfio_bound);
+	assert_string_equal(d->driver, "mlx5_core");
+	assert_string_equal(fv_machine_find(m, "0000:04:00.0")->driver, "vfio-pci");
+	assert_string_equal(fv_machine_find(m, "0000:06:00.0")->driver, "vfio-pci");
 	assert_int_equal(d->group->id, 26);
 	assert_true(fv_machine_find(m, "0000:04:00.0")->vfio_bound);
 	assert_true(fv_machine_find(m, "0000:06:00.0")->vfio_bound);
@@ -366,7 +398,7 @@ static void test_machine_errors(void **state)
 	assert_false(fv_topology_check_groups(&t, m, &err));
 	assert_string_equal(error_get_pretty(err),
 			    "topo:2:24: group 7 has no device bound to vfio-pci (every device in "
-			    "it is driver=host), so it would have no /dev/vfio/7");
+			    "it is on a host driver), so it would have no /dev/vfio/7");
 	error_free(err);
 	fv_machine_free(m);
 	fv_topology_clear(&t);
@@ -380,7 +412,7 @@ static void test_machine_errors(void **state)
 	assert_false(fv_topology_check_groups(&t, m, &err));
 	assert_string_equal(error_get_pretty(err),
 			    "topo:1:23: group 100 has no device bound to vfio-pci (every device in "
-			    "it is driver=host), so it would have no /dev/vfio/100");
+			    "it is on a host driver), so it would have no /dev/vfio/100");
 	error_free(err);
 	fv_machine_free(m);
 	fv_topology_clear(&t);

@@ -74,6 +74,7 @@ typedef struct Host {
 	unsigned sig_index, sig_vector;
 	FvDevice *sig_dev;
 	unsigned group_calls;
+	char resets[256];	/* "BDF:how " per reset told */
 } Host;
 
 static int h_dma(void *o, FvDevice *d, uint64_t iova, void *buf, size_t len,
@@ -122,6 +123,14 @@ static FvGroup *h_group(void *o, const FvUser *u, int fd, int *err)
 	if (!g)
 		*err = -EBADF;
 	return g;
+}
+
+static void h_reset(void *o, FvDevice *d, const char *how)
+{
+	Host *h = o;
+	size_t n = strlen(h->resets);
+
+	snprintf(h->resets + n, sizeof(h->resets) - n, "%s:%s ", d->bdf, how);
 }
 
 static void h_irq(void *o, FvDevice *d, unsigned index, unsigned vector)
@@ -181,7 +190,7 @@ static Fx *fx_new(const char *const *specs)
 	fx->h.win_iova = 0x100000;
 	fx->host = (FvVdevHost){
 		.dma = h_dma, .dma_fault = h_fault, .group_from_fd = h_group,
-		.irq_signalled = h_irq, .opaque = &fx->h,
+		.irq_signalled = h_irq, .reset = h_reset, .opaque = &fx->h,
 	};
 	return fx;
 }
@@ -772,12 +781,13 @@ static void test_reset(void **state)
 		const char *bdf;
 		bool works;
 		SimResetKind kind;
+		const char *how;	/* told to FvVdevHost.reset */
 	} rows[] = {
-		{ "0000:03:00.0", true, SIM_RESET_FLR },
-		{ "0000:00:05.0", false, SIM_RESET_FLR },
-		{ "0000:05:00.0", true, SIM_RESET_HOT },
-		{ "0000:06:00.0", false, SIM_RESET_HOT },
-		{ "0000:00:06.0", true, SIM_RESET_PM },
+		{ "0000:03:00.0", true, SIM_RESET_FLR, "flr" },
+		{ "0000:00:05.0", false, SIM_RESET_FLR, NULL },
+		{ "0000:05:00.0", true, SIM_RESET_HOT, "hot" },
+		{ "0000:06:00.0", false, SIM_RESET_HOT, NULL },
+		{ "0000:00:06.0", true, SIM_RESET_PM, "pm" },
 	};
 	Fx *fx = fx_new(specs);
 
@@ -787,11 +797,12 @@ static void test_reset(void **state)
 		struct vfio_device_info info = { .argsz = sizeof(info) };
 		unsigned n0 = sim_device_reset_count(d->sim, rows[i].kind), n1;
 		FvVdev *vd = vopen(fx, rows[i].bdf, false);
-		char *text;
+		char *text, told[64];
 
-		/* the open-time reset (pci_try_reset_function) */
+		/* the open-time reset (pci_try_reset_function), not told */
 		n1 = sim_device_reset_count(d->sim, rows[i].kind);
 		assert_int_equal(n1, n0 + rows[i].works);
+		assert_string_equal(fx->h.resets, "");
 		assert_int_equal(ioc(fx, vd, VFIO_DEVICE_GET_INFO, &info), 0);
 		assert_int_equal(info.flags, VFIO_DEVICE_FLAGS_PCI |
 				 (rows[i].works ? VFIO_DEVICE_FLAGS_RESET : 0));
@@ -800,6 +811,8 @@ static void test_reset(void **state)
 		if (rows[i].works) {
 			assert_int_equal(ioc(fx, vd, VFIO_DEVICE_RESET, NULL), 0);
 			assert_int_equal(sim_device_reset_count(d->sim, rows[i].kind), n1 + 1);
+			snprintf(told, sizeof(told), "%s:%s ", rows[i].bdf, rows[i].how);
+			assert_string_equal(fx->h.resets, told);
 			/* the device was reset, its config restored */
 			assert_int_equal(rd(vd, 0, DMATEST_REG_SCRATCH, 4), 0);
 			assert_int_equal(rd(vd, CFG, PCI_COMMAND, 2) & PCI_COMMAND_MASTER,
@@ -807,12 +820,55 @@ static void test_reset(void **state)
 		} else {
 			assert_int_equal(ioc(fx, vd, VFIO_DEVICE_RESET, NULL), -EINVAL);
 			assert_int_equal(rd(vd, 0, DMATEST_REG_SCRATCH, 4), 0x1234);
+			assert_string_equal(fx->h.resets, "");
 		}
 		text = dump(vd);
 		assert_non_null(strstr(text, rows[i].works ? "reset_works yes" : "reset_works no"));
 		free(text);
+		/* nor is the close-time reset */
 		fv_vdev_close(vd);
+		assert_string_equal(fx->h.resets, rows[i].works ? told : "");
+		fx->h.resets[0] = '\0';
 	}
+	fx_free(fx);
+}
+
+/* Initiate FLR in the PCIe DevCtl of the config region: a reset, told. */
+static void test_config_flr(void **state)
+{
+	const char *specs[] = {
+		"dma-test@0000:03:00.0",		/* FLR */
+		"dma-test@0000:00:06.0,flr=off",	/* no FLR in DevCap: nothing */
+		NULL,
+	};
+	Fx *fx = fx_new(specs);
+	FvDevice *d = fv_machine_find(fx->m, "0000:03:00.0");
+	FvDevice *nf = fv_machine_find(fx->m, "0000:00:06.0");
+	unsigned exp = sim_cap_find(d->sim, PCI_CAP_ID_EXP);
+	unsigned n0 = sim_device_reset_count(d->sim, SIM_RESET_FLR);
+	unsigned p0 = sim_device_reset_count(nf->sim, SIM_RESET_PM);
+	FvVdev *vd = vopen(fx, "0000:03:00.0", false), *vn;
+
+	(void)state;
+	assert_true(exp != 0);
+	wr(vd, 0, DMATEST_REG_SCRATCH, 4, 0x1234);
+	wr(vd, CFG, exp + PCI_EXP_DEVCTL, 2,
+	   rd(vd, CFG, exp + PCI_EXP_DEVCTL, 2) | PCI_EXP_DEVCTL_BCR_FLR);
+	/* open + this one */
+	assert_int_equal(sim_device_reset_count(d->sim, SIM_RESET_FLR), n0 + 2);
+	assert_int_equal(rd(vd, 0, DMATEST_REG_SCRATCH, 4), 0);
+	assert_int_equal(rd(vd, CFG, exp + PCI_EXP_DEVCTL, 2) & PCI_EXP_DEVCTL_BCR_FLR, 0);
+	assert_string_equal(fx->h.resets, "0000:03:00.0:flr ");
+	/* without FLR in DevCap the bit does nothing */
+	fx->h.resets[0] = '\0';
+	vn = vopen(fx, "0000:00:06.0", false);
+	exp = sim_cap_find(nf->sim, PCI_CAP_ID_EXP);
+	wr(vn, CFG, exp + PCI_EXP_DEVCTL, 2,
+	   rd(vn, CFG, exp + PCI_EXP_DEVCTL, 2) | PCI_EXP_DEVCTL_BCR_FLR);
+	assert_int_equal(sim_device_reset_count(nf->sim, SIM_RESET_PM), p0 + 1);	/* open */
+	assert_string_equal(fx->h.resets, "");
+	fv_vdev_close(vn);
+	fv_vdev_close(vd);
 	fx_free(fx);
 }
 
@@ -997,7 +1053,10 @@ static void test_hot_reset(void **state)
 	wr(fx->vd, 0, DMATEST_REG_SCRATCH, 4, 0x1111);
 	wr(sib, 0, DMATEST_REG_SCRATCH, 4, 0x2222);
 	bus_master(fx->vd, true);
+	assert_string_equal(fx->h.resets, "");
 	assert_int_equal(hot_reset(fx, NULL, 24, 0, 3, all), 0);
+	/* every function of the bus, in devfn order */
+	assert_string_equal(fx->h.resets, "0000:03:00.0:hot 0000:03:00.1:hot 0000:03:02.0:hot ");
 	assert_int_equal(sim_device_reset_count(d0->sim, SIM_RESET_HOT), h0 + 1);
 	assert_int_equal(sim_device_reset_count(d1->sim, SIM_RESET_HOT), h1 + 1);
 	assert_int_equal(sim_device_reset_count(vf->sim, SIM_RESET_HOT), hv + 1);
@@ -1764,6 +1823,7 @@ static const struct CMUnitTest tests[] = {
 	cmocka_unit_test(test_region_info_faults),
 	cmocka_unit_test(test_rw_routing),
 	cmocka_unit_test(test_reset),
+	cmocka_unit_test(test_config_flr),
 	cmocka_unit_test(test_hot_reset_info),
 	cmocka_unit_test(test_hot_reset),
 	cmocka_unit_test(test_hot_reset_low_power),

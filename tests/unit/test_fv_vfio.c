@@ -19,7 +19,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -27,6 +29,8 @@
 #include <cmocka.h>
 
 #include "fakevfio/fakevfio.h"
+#include "fakevfio/faults.h"
+#include "fakevfio/optrace.h"
 #include "fakevfio/user.h"
 #include "fakevfio/vfio.h"
 #include "testlib.h"
@@ -105,8 +109,8 @@ static void test_container(void **state)
 	assert_int_equal(ioc(fx, c, VFIO_IOMMU_GET_INFO, 8), -EINVAL);
 	assert_int_equal(ioc(fx, c, 0x3b99, 0), -EINVAL);
 	assert_false(fv_vfio_file_is_device(c));
-	assert_int_equal(fv_vfio_read(fx->v, c, buf, sizeof(buf), 0), -EINVAL);
-	assert_int_equal(fv_vfio_write(fx->v, c, buf, sizeof(buf), 0), -EINVAL);
+	assert_int_equal(fv_vfio_read(fx->v, c, &fx->me, buf, sizeof(buf), 0), -EINVAL);
+	assert_int_equal(fv_vfio_write(fx->v, c, &fx->me, buf, sizeof(buf), 0), -EINVAL);
 	fv_vfio_flush(fx->v, c, &fx->me);	/* nothing to note */
 	fv_vfio_release(fx->v, c);
 	fx_free(fx);
@@ -352,11 +356,12 @@ static void test_misc(void **state)
 {
 	Fx *fx = fx_new(FV_PLATFORM_X86);
 	FvVfioFile *c = open_ok(fx, FV_VFIO_CONTAINER, 0), *g = open_ok(fx, FV_VFIO_GROUP, 7);
-	FvVfioEvents ev = { NULL, NULL, NULL };
+	FvVfioEvents ev = { .opaque = NULL };
 	FvType1Config tc;
 	FvVdevConfig vc = { .advertise_mmap = true };
 	FvVfioIdentify id = { NULL };
 	FvUser u = { getpid() };
+	FvVfioNotif notif = { .tid = gettid(), .name = P("0000:03:00.0") };
 	FvVfioFile *f = (FvVfioFile *)&id;
 	Error *err = NULL;
 	unsigned n = 0;
@@ -378,12 +383,12 @@ static void test_misc(void **state)
 	assert_ptr_equal(id.file, g);
 	/* Not fakevfio's files: the supervisor lets the call go on. */
 	assert_int_equal(pipe(p), 0);
-	assert_int_equal(fv_vfio_notif_get_device_fd(fx->v, &u, p[0], P("0000:03:00.0"),
-						     NULL, NULL, &ours), 0);
+	notif.fd = p[0];
+	assert_int_equal(fv_vfio_notif_get_device_fd(fx->v, &notif, &ours), 0);
 	assert_false(ours);
 	ours = true;
-	assert_int_equal(fv_vfio_notif_get_device_fd(fx->v, &u, -1, P("0000:03:00.0"),
-						     NULL, NULL, &ours), 0);
+	notif.fd = -1;
+	assert_int_equal(fv_vfio_notif_get_device_fd(fx->v, &notif, &ours), 0);
 	assert_false(ours);
 	assert_int_equal(fv_vfio_resolve_fd(fx->v, &u, 999, &f), -EBADF);
 	assert_null(f);
@@ -397,6 +402,227 @@ static void test_misc(void **state)
 	assert_int_equal(n, 0);
 	/* Left open: fv_vfio_free releases them. */
 	(void)c;
+	fx_free(fx);
+}
+
+/* ---- observers: the trace and the fault rules ------------------------------------- */
+
+/*
+ * The trace file's lines of process pid without "t=... pid=P " and " us=N"
+ * (every line of another pid: a failure unless others).
+ */
+static char *trace_body(const char *path, pid_t pid, bool others)
+{
+	FILE *f = fopen(path, "r");
+	char line[FV_OPTRACE_LINE_MAX], head[64], *out = calloc(1, 8192);
+	size_t used = 0;
+
+	assert_non_null(f);
+	snprintf(head, sizeof(head), " pid=%d ", (int)pid);
+	while (fgets(line, sizeof(line), f)) {
+		char *p = strstr(line, head), *us = strstr(line, " us=");
+
+		if (!us || strncmp(line, "t=", 2) || (!p && !others))
+			fail_msg("bad trace line: %s", line);
+		if (!p)
+			continue;
+		*us = '\0';
+		used += (size_t)snprintf(out + used, 8192 - used, "%s\n", p + strlen(head));
+	}
+	fclose(f);
+	return out;
+}
+
+static void add_rule(FvFaults *f, const char *text)
+{
+	Error *err = NULL;
+
+	tl_ok(fv_faults_add(f, text, NULL, &err) != 0, err);
+}
+
+static void test_observers(void **state)
+{
+	Fx *fx = fx_new(FV_PLATFORM_X86);
+	char path[] = "/tmp/test_fv_vfio_trace.XXXXXX";
+	struct vfio_group_status st = { .argsz = sizeof(st) };
+	FvFaults *faults = fv_faults_new();
+	FvVfioFile *c, *c2, *g, *h = NULL;
+	FvOptrace *t;
+	Error *err = NULL;
+	char buf[4], *body;
+	int fd = mkstemp(path);
+
+	(void)state;
+	assert_true(fd >= 0);
+	close(fd);
+	t = fv_optrace_open(path, &err);
+	tl_ok(t != NULL, err);
+	add_rule(faults, "open-container container=2 errno=EMFILE count=1");
+	add_rule(faults, "open-group group=7 errno=EBUSY count=1");
+	add_rule(faults, "VFIO_GET_API_VERSION errno=EIO count=1");
+	add_rule(faults, "VFIO_GROUP_GET_STATUS group=7 errno=ENXIO after=1 count=1");
+	add_rule(faults, "region-read errno=EIO count=1");
+	fv_vfio_set_observers(fx->v, t, faults);
+
+	c = open_ok(fx, FV_VFIO_CONTAINER, 0);
+	/* The injected failure does not use up container number 2. */
+	assert_int_equal(fv_vfio_open(fx->v, FV_VFIO_CONTAINER, NULL, &fx->me, O_RDWR, &h),
+			 -EMFILE);
+	c2 = open_ok(fx, FV_VFIO_CONTAINER, 0);
+	assert_int_equal(ioc(fx, c, VFIO_GET_API_VERSION, 0), -EIO);
+	assert_int_equal(ioc(fx, c, VFIO_GET_API_VERSION, 0), VFIO_API_VERSION);
+	assert_int_equal(ioc(fx, c2, VFIO_CHECK_EXTENSION, VFIO_TYPE1v2_IOMMU), 1);
+	assert_int_equal(fv_vfio_open(fx->v, FV_VFIO_GROUP, fv_machine_group(fx->m, 7),
+				      &fx->me, O_RDWR, &h), -EBUSY);
+	g = open_ok(fx, FV_VFIO_GROUP, 7);
+	assert_int_equal(ioc(fx, g, VFIO_GROUP_GET_STATUS, P(&st)), 0);
+	assert_int_equal(ioc(fx, g, VFIO_GROUP_GET_STATUS, P(&st)), -ENXIO);
+	assert_int_equal(ioc(fx, g, VFIO_GROUP_GET_STATUS, P(&st)), 0);
+	/* region-read is for devices: a group read is not one */
+	assert_int_equal(fv_vfio_read(fx->v, g, &fx->me, buf, sizeof(buf), 0), -EINVAL);
+	assert_int_equal(fv_vfio_write(fx->v, c, &fx->me, buf, 2, 8), -EINVAL);
+	/* fakevfio's own private ioctl: not traced */
+	{
+		FvVfioIdentify id = { NULL };
+
+		assert_int_equal(ioc(fx, g, FV_VFIO_IOC_IDENTIFY, P(&id)), 0);
+	}
+	fv_vfio_release(fx->v, g);
+	fv_vfio_release(fx->v, c2);
+	fv_vfio_release(fx->v, c);
+	fv_vfio_set_observers(fx->v, NULL, NULL);
+	fv_optrace_close(t);
+
+	body = trace_body(path, getpid(), false);
+	assert_string_equal(body,
+		"obj=container:1 op=open flags=0x2 ret=0\n"
+		"obj=container:2 op=open flags=0x2 ret=-EMFILE injected=1\n"
+		"obj=container:2 op=open flags=0x2 ret=0\n"
+		"obj=container:1 op=ioctl name=VFIO_GET_API_VERSION cmd=0x3b64 ret=-EIO injected=1\n"
+		"obj=container:1 op=ioctl name=VFIO_GET_API_VERSION cmd=0x3b64 ret=0\n"
+		"obj=container:2 op=ioctl name=VFIO_CHECK_EXTENSION cmd=0x3b65 arg=3 "
+		"ext=VFIO_TYPE1v2_IOMMU ret=1\n"
+		"obj=group:7 op=open flags=0x2 ret=-EBUSY injected=1\n"
+		"obj=group:7 op=open flags=0x2 ret=0\n"
+		"obj=group:7 op=ioctl name=VFIO_GROUP_GET_STATUS cmd=0x3b67 argsz=8 ret=0\n"
+		"obj=group:7 op=ioctl name=VFIO_GROUP_GET_STATUS cmd=0x3b67 argsz=8 ret=-ENXIO "
+		"injected=1\n"
+		"obj=group:7 op=ioctl name=VFIO_GROUP_GET_STATUS cmd=0x3b67 argsz=8 ret=0\n"
+		"obj=group:7 op=read offset=0x0 size=4 ret=-EINVAL\n"
+		"obj=container:1 op=write offset=0x8 size=2 ret=-EINVAL\n"
+		"obj=group:7 op=close ret=0\n"
+		"obj=container:2 op=close ret=0\n"
+		"obj=container:1 op=close ret=0\n");
+	free(body);
+	unlink(path);
+	fv_faults_free(faults);
+	fx_free(fx);
+}
+
+/* ---- callers outside the namespace ------------------------------------------------ */
+
+static void test_outsider(void **state)
+{
+	Fx *fx = fx_new(FV_PLATFORM_X86);
+	char path[] = "/tmp/test_fv_vfio_trace.XXXXXX";
+	struct vfio_group_status st = { .argsz = sizeof(st) };
+	FvVfioFile *c = open_ok(fx, FV_VFIO_CONTAINER, 0), *g = open_ok(fx, FV_VFIO_GROUP, 100);
+	FvVfioFile *h = NULL;
+	FvFaults *faults = fv_faults_new();
+	FvVfioNotif notif = { .name = P("0000:03:00.0") };
+	FvCaller out;
+	FvOptrace *t;
+	Error *err = NULL;
+	char buf[4], *body, want[512], line[128];
+	int fd = mkstemp(path), ready[2];
+	bool ours = true;
+	pid_t child;
+	FILE *list;
+	char *listed = NULL;
+	size_t listed_len = 0;
+
+	(void)state;
+	assert_true(fd >= 0);
+	close(fd);
+	/* Inside: this thread, another of ours.  Nobody: 0, -1, no such task. */
+	assert_true(fv_vfio_inside(fx->v, gettid()));
+	assert_true(fv_vfio_inside(fx->v, getpid()));
+	assert_false(fv_vfio_inside(fx->v, 0));
+	assert_false(fv_vfio_inside(fx->v, -1));
+	assert_false(fv_vfio_inside(fx->v, 0x3fffffff));
+	/* A child in a mount namespace of its own. */
+	assert_int_equal(pipe(ready), 0);
+	child = fork();
+	if (child == 0) {
+		char ok = unshare(CLONE_NEWNS) == 0 ? 'y' : 'n';
+
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (write(ready[1], &ok, 1) != 1)
+			_exit(1);
+		pause();
+		_exit(0);
+	}
+	assert_int_equal(read(ready[0], buf, 1), 1);
+	close(ready[0]);
+	close(ready[1]);
+	if (buf[0] != 'y') {
+		kill(child, SIGKILL);
+		waitpid(child, NULL, 0);
+		fv_faults_free(faults);
+		fx_free(fx);
+		unlink(path);
+		skip();		/* no CAP_SYS_ADMIN */
+	}
+	out = (FvCaller){ child, 0, 0 };
+	assert_false(fv_vfio_inside(fx->v, child));
+
+	t = fv_optrace_open(path, &err);
+	tl_ok(t != NULL, err);
+	add_rule(faults, "ioctl errno=EIO");
+	fv_vfio_set_observers(fx->v, t, faults);
+	assert_int_equal(fv_vfio_open(fx->v, FV_VFIO_CONTAINER, NULL, &out, O_RDWR, &h), -EPERM);
+	assert_int_equal(fv_vfio_open(fx->v, FV_VFIO_GROUP, fv_machine_group(fx->m, 7), &out,
+				      O_RDWR, &h), -EPERM);
+	assert_null(h);
+	/* Refused before the rules see it (seen=0 below), memory unread. */
+	assert_int_equal(fv_vfio_ioctl(fx->v, g, &out, VFIO_GROUP_GET_STATUS, P(&st)), -EPERM);
+	assert_int_equal(fv_vfio_ioctl(fx->v, c, &out, VFIO_GET_API_VERSION, 0), -EPERM);
+	assert_int_equal(fv_vfio_read(fx->v, c, &out, buf, sizeof(buf), 0), -EPERM);
+	assert_int_equal(fv_vfio_write(fx->v, g, &out, buf, sizeof(buf), 0), -EPERM);
+	/* Its GET_DEVICE_FD goes on untouched. */
+	notif.tid = child;
+	notif.fd = 0;
+	assert_int_equal(fv_vfio_notif_get_device_fd(fx->v, &notif, &ours), 0);
+	kill(child, SIGKILL);
+	waitpid(child, NULL, 0);
+	assert_false(ours);
+	/* This process is still served. */
+	assert_int_equal(ioc(fx, c, VFIO_GET_API_VERSION, 0), -EIO);
+	fv_vfio_set_observers(fx->v, NULL, NULL);
+	fv_optrace_close(t);
+	list = open_memstream(&listed, &listed_len);
+	fv_faults_list(faults, list);
+	fclose(list);
+	assert_string_equal(listed, "id=1 op=ioctl errno=EIO count=inf after=0 seen=1 hits=1 "
+			    "left=inf\n");
+	free(listed);
+
+	/* The trace shows the refusals, with the outsider's pid, no argument read. */
+	body = trace_body(path, child, true);
+	snprintf(line, sizeof(line), "arg=0x%llx", (unsigned long long)P(&st));
+	snprintf(want, sizeof(want),
+		 "obj=container:2 op=open flags=0x2 ret=-EPERM\n"
+		 "obj=group:7 op=open flags=0x2 ret=-EPERM\n"
+		 "obj=group:100 op=ioctl name=VFIO_GROUP_GET_STATUS cmd=0x3b67 %s ret=-EPERM\n"
+		 "obj=container:1 op=ioctl name=VFIO_GET_API_VERSION cmd=0x3b64 ret=-EPERM\n"
+		 "obj=container:1 op=read offset=0x0 size=4 ret=-EPERM\n"
+		 "obj=group:100 op=write offset=0x0 size=4 ret=-EPERM\n", line);
+	assert_string_equal(body, want);
+	free(body);
+	unlink(path);
+	fv_vfio_release(fx->v, g);
+	fv_vfio_release(fx->v, c);
+	fv_faults_free(faults);
 	fx_free(fx);
 }
 
@@ -484,6 +710,8 @@ int main(void)
 		cmocka_unit_test(test_flush_waits),
 		cmocka_unit_test(test_flush_then_release),
 		cmocka_unit_test(test_misc),
+		cmocka_unit_test(test_observers),
+		cmocka_unit_test(test_outsider),
 		cmocka_unit_test(test_user_tgid),
 	};
 

@@ -1,0 +1,274 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * vfc-realize: realize a vfio-pci device in a fresh machine, print the
+ * state dump, run guest operations and event-loop steps, unrealize.
+ *
+ *   vfc-realize [OPTIONS] BDF...
+ *
+ *   --property K=V     a vfio-pci property (repeatable)
+ *   --ram SIZE         guest RAM at 0 (default 64 MiB)
+ *   --steps N          event-loop steps after the operations (default 0)
+ *   --timeout MS       poll timeout of each step (default 100)
+ *   operations, run in order after the first dump:
+ *   --cfg-read OFF:LEN  --cfg-write OFF:LEN:VAL
+ *   --mmio-read GPA:LEN --mmio-write GPA:LEN:VAL
+ *   --io-read PORT:LEN  --io-write PORT:LEN:VAL
+ *   --step MS           one event-loop step
+ *   --intx-route LINE:IRQ  route an INTx line (IRQ -1: disabled)
+ *   --control LINE      send LINE to $FAKEVFIO_CONTROL, print the answer
+ *   --reset             system reset
+ *   --dump              the state dump again
+ *
+ * Several BDFs are realized in order, in one machine; the operations
+ * address the first.
+ *
+ * Exit 0 on success, 1 with the error message when realize or an
+ * operation fails, 2 on bad usage.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "common/trace.h"
+#include "core/machine.h"
+
+#define MAX_ARGS 256
+
+typedef struct Op {
+	const char *name;
+	const char *arg;
+} Op;
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: vfc-realize [--property K=V]... [--ram SIZE] [--steps N] "
+		"[--timeout MS] [OPERATION]... BDF...\n");
+}
+
+static bool parse_nums(const char *s, unsigned long long *v, int n)
+{
+	int i;
+
+	for (i = 0; i < n; i++) {
+		char *end;
+
+		errno = 0;
+		v[i] = strtoull(s, &end, 0);
+		if (errno || end == s || (i < n - 1 ? *end != ':' : *end != 0))
+			return false;
+		s = end + 1;
+	}
+	return true;
+}
+
+static void observe(GIntc *ic, const GIntcEvent *ev, void *opaque)
+{
+	(void)ic;
+	(void)opaque;
+	if (ev->kind == GINTC_EV_MSI)
+		printf("intc msi source=0x%x addr=0x%llx data=0x%x\n", ev->source,
+		       (unsigned long long)ev->addr, ev->data);
+	else if (ev->kind == GINTC_EV_MSI_DROPPED)
+		printf("intc msi-dropped source=0x%x addr=0x%llx data=0x%x\n", ev->source,
+		       (unsigned long long)ev->addr, ev->data);
+	else
+		printf("intc intx source=0x%x pin=%u level=%d\n", ev->source, ev->pin,
+		       ev->level);
+}
+
+static bool control(const char *line)
+{
+	const char *path = getenv("FAKEVFIO_CONTROL");
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	char buf[4096];
+	size_t have = 0;
+	bool ok = false, done = false;
+	int fd;
+
+	if (!path || strlen(path) >= sizeof(sa.sun_path)) {
+		fprintf(stderr, "vfc-realize: no FAKEVFIO_CONTROL\n");
+		return false;
+	}
+	strcpy(sa.sun_path, path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+	    write(fd, line, strlen(line)) < 0 || write(fd, "\n", 1) != 1) {
+		perror("vfc-realize: control");
+		if (fd >= 0)
+			close(fd);
+		return false;
+	}
+	while (!done) {
+		ssize_t n = read(fd, buf + have, sizeof(buf) - 1 - have);
+		char *nl;
+
+		if (n <= 0)
+			break;
+		have += (size_t)n;
+		buf[have] = 0;
+		while ((nl = strchr(buf, '\n'))) {
+			*nl = 0;
+			printf("control: %s\n", buf);
+			if (!strcmp(buf, "ok")) {
+				ok = done = true;
+			} else if (!strncmp(buf, "error", 5)) {
+				done = true;
+			}
+			have -= (size_t)(nl + 1 - buf);
+			memmove(buf, nl + 1, have + 1);
+		}
+		if (have == sizeof(buf) - 1)
+			have = 0;
+	}
+	close(fd);
+	return ok;
+}
+
+static bool run_op(VfcMachine *m, VfcPciDevice *vdev, const Op *op)
+{
+	unsigned long long v[3];
+	uint64_t val;
+	unsigned st;
+
+	if (!strcmp(op->name, "--cfg-read") && parse_nums(op->arg, v, 2)) {
+		printf("cfg[0x%llx/%llu] = 0x%x\n", v[0], v[1],
+		       vfc_machine_config_read(m, vdev, (unsigned)v[0], (unsigned)v[1]));
+	} else if (!strcmp(op->name, "--cfg-write") && parse_nums(op->arg, v, 3)) {
+		vfc_machine_config_write(m, vdev, (unsigned)v[0], (unsigned)v[1],
+					 (uint32_t)v[2]);
+	} else if (!strcmp(op->name, "--mmio-read") && parse_nums(op->arg, v, 2)) {
+		st = vfc_machine_mmio_read(m, v[0], (unsigned)v[1], &val);
+		printf("mmio[0x%llx/%llu] = 0x%llx status=%u\n", v[0], v[1],
+		       (unsigned long long)val, st);
+	} else if (!strcmp(op->name, "--mmio-write") && parse_nums(op->arg, v, 3)) {
+		st = vfc_machine_mmio_write(m, v[0], (unsigned)v[1], v[2]);
+		printf("mmio[0x%llx/%llu] <- 0x%llx status=%u\n", v[0], v[1], v[2], st);
+	} else if (!strcmp(op->name, "--io-read") && parse_nums(op->arg, v, 2)) {
+		st = vfc_machine_io_read(m, v[0], (unsigned)v[1], &val);
+		printf("io[0x%llx/%llu] = 0x%llx status=%u\n", v[0], v[1],
+		       (unsigned long long)val, st);
+	} else if (!strcmp(op->name, "--io-write") && parse_nums(op->arg, v, 3)) {
+		st = vfc_machine_io_write(m, v[0], (unsigned)v[1], v[2]);
+		printf("io[0x%llx/%llu] <- 0x%llx status=%u\n", v[0], v[1], v[2], st);
+	} else if (!strcmp(op->name, "--intx-route") && parse_nums(op->arg, v, 2)) {
+		vfc_machine_set_intx_route(m, (int)v[0], (int)(long long)v[1]);
+	} else if (!strcmp(op->name, "--step") && parse_nums(op->arg, v, 1)) {
+		printf("step handlers=%d\n", vfc_machine_step(m, (int)v[0]));
+	} else if (!strcmp(op->name, "--control")) {
+		fflush(stdout);
+		return control(op->arg);
+	} else if (!strcmp(op->name, "--reset")) {
+		vfc_machine_reset(m);
+		printf("reset\n");
+	} else if (!strcmp(op->name, "--dump")) {
+		vfc_machine_dump(m, stdout);
+	} else {
+		fprintf(stderr, "vfc-realize: bad argument for %s: '%s'\n", op->name,
+			op->arg ? op->arg : "");
+		return false;
+	}
+	return true;
+}
+
+int main(int argc, char **argv)
+{
+	const char *props[MAX_ARGS], *bdfs[MAX_ARGS];
+	Op ops[MAX_ARGS];
+	unsigned nprops = 0, nops = 0, nbdfs = 0, i;
+	unsigned long long steps = 0, timeout = 100, ram = 0;
+	VfcMachineConfig cfg = { 0 };
+	VfcMachine *m;
+	VfcPciDevice *vdev = NULL;
+	Error *err = NULL;
+	const char *tr = getenv("VFIOSIM_TRACE");
+	int a, rc = 0;
+
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (tr && *tr && !trace_enable_patterns(tr, &err)) {
+		error_report_err("vfc-realize", err);
+		return 2;
+	}
+	for (a = 1; a < argc; a++) {
+		const char *o = argv[a];
+		bool takes = strcmp(o, "--reset") && strcmp(o, "--dump");
+
+		if (!strcmp(o, "-h") || !strcmp(o, "--help")) {
+			usage(stdout);
+			return 0;
+		}
+		if (o[0] != '-') {
+			if (nbdfs == MAX_ARGS)
+				return 2;
+			bdfs[nbdfs++] = o;
+			continue;
+		}
+		if (takes && a + 1 >= argc) {
+			fprintf(stderr, "vfc-realize: %s needs an argument\n", o);
+			return 2;
+		}
+		if (!strcmp(o, "--property")) {
+			if (nprops == MAX_ARGS)
+				return 2;
+			props[nprops++] = argv[++a];
+		} else if (!strcmp(o, "--steps") || !strcmp(o, "--timeout") ||
+			   !strcmp(o, "--ram")) {
+			unsigned long long v;
+
+			if (!parse_nums(argv[++a], &v, 1)) {
+				fprintf(stderr, "vfc-realize: bad number '%s'\n", argv[a]);
+				return 2;
+			}
+			*(!strcmp(o, "--steps") ? &steps : !strcmp(o, "--ram") ? &ram : &timeout) = v;
+		} else if (!strcmp(o, "--cfg-read") || !strcmp(o, "--cfg-write") ||
+			   !strcmp(o, "--mmio-read") || !strcmp(o, "--mmio-write") ||
+			   !strcmp(o, "--io-read") || !strcmp(o, "--io-write") ||
+			   !strcmp(o, "--step") || !strcmp(o, "--control") ||
+			   !strcmp(o, "--intx-route") ||
+			   !strcmp(o, "--reset") || !strcmp(o, "--dump")) {
+			if (nops == MAX_ARGS)
+				return 2;
+			ops[nops].name = o;
+			ops[nops++].arg = takes ? argv[++a] : NULL;
+		} else {
+			fprintf(stderr, "vfc-realize: unknown option %s\n", o);
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (!nbdfs) {
+		usage(stderr);
+		return 2;
+	}
+	cfg.ram_size = ram;
+	m = vfc_machine_new(&cfg, &err);
+	if (!m) {
+		error_report_err("vfc-realize", err);
+		return 1;
+	}
+	m->intc.observer = observe;
+	for (i = 0; i < nbdfs; i++) {
+		VfcPciDevice *d = vfc_machine_add_vfio_pci(m, bdfs[i], props, nprops, &err);
+
+		if (!d) {
+			error_report_err("vfc-realize", err);
+			vfc_machine_free(m);
+			return 1;
+		}
+		if (!vdev)
+			vdev = d;
+		printf("realized %s\n", bdfs[i]);
+	}
+	vfc_machine_dump(m, stdout);
+	for (i = 0; i < nops && !rc; i++)
+		if (!run_op(m, vdev, &ops[i]))
+			rc = 1;
+	for (i = 0; i < steps && !rc; i++)
+		printf("step %u handlers=%d\n", i, vfc_machine_step(m, (int)timeout));
+	vfc_machine_free(m);
+	printf("unrealized\n");
+	return rc;
+}
