@@ -61,41 +61,6 @@ struct FvIrqs {
 
 /* ---- eventfds ------------------------------------------------------------ */
 
-/* eventfd_ctx_fdget on the caller's fd: our duplicate, -EBADF or -EINVAL. */
-static int efd_import(const FvUser *u, int32_t ufd)
-{
-	char path[48], link[32];
-	ssize_t n;
-	int fd = fv_user_getfd(u, ufd);
-
-	if (fd < 0)
-		return fd;
-	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
-	n = readlink(path, link, sizeof(link) - 1);
-	if (n < 0 || (link[n] = '\0', strcmp(link, "anon_inode:[eventfd]"))) {
-		close(fd);
-		return -EINVAL;
-	}
-	return fd;
-}
-
-/*
- * eventfd_signal(ctx, 1).  The open file is shared with the user, who may
- * have it blocking: never write when that could block (a counter at its
- * maximum), as the kernel's signal saturates instead of waiting.
- */
-static void efd_signal(int fd)
-{
-	struct pollfd p = { .fd = fd, .events = POLLOUT };
-	uint64_t one = 1;
-	ssize_t r;
-
-	if (poll(&p, 1, 0) == 1 && (p.revents & POLLOUT)) {
-		r = write(fd, &one, sizeof(one));
-		(void)r;
-	}
-}
-
 static void efd_close(int *fd)
 {
 	if (*fd >= 0)
@@ -315,7 +280,7 @@ static bool intx_send(FvIrqs *q)
 {
 	if (!is_intx(q) || q->virq_disabled || q->trig[0] < 0)
 		return false;
-	efd_signal(q->trig[0]);
+	fv_eventfd_signal(q->trig[0]);
 	return true;
 }
 
@@ -382,7 +347,7 @@ static void unmask_fd_drop(FvIrqs *q)
 static long unmask_fd_set(FvIrqs *q, const FvUser *u, int32_t ufd)
 {
 	struct pollfd p;
-	int fd = efd_import(u, ufd);
+	int fd = fv_user_get_eventfd(u, ufd);
 	int ret;
 
 	if (fd < 0)
@@ -500,7 +465,7 @@ static long msi_set_vector(FvIrqs *q, const FvUser *u, unsigned v, int32_t ufd)
 	}
 	if (ufd < 0)
 		return 0;
-	fd = efd_import(u, ufd);
+	fd = fv_user_get_eventfd(u, ufd);
 	if (fd < 0)
 		return fd;
 	cmd = mem_enable(q);
@@ -620,7 +585,7 @@ static long set_intx_trigger(FvIrqs *q, const SetReq *r)
 		long ret;
 
 		if (ufd >= 0) {
-			trigger = efd_import(r->u, ufd);
+			trigger = fv_user_get_eventfd(r->u, ufd);
 			if (trigger < 0)
 				return trigger;
 		}
@@ -672,7 +637,7 @@ static long set_msi_trigger(FvIrqs *q, const SetReq *r)
 		if (q->trig[i] < 0)
 			continue;
 		if ((r->flags & VFIO_IRQ_SET_DATA_NONE) || data_bool(r, i - r->start))
-			efd_signal(q->trig[i]);
+			fv_eventfd_signal(q->trig[i]);
 	}
 	return 0;
 }
@@ -683,7 +648,7 @@ static long set_ctx_trigger_single(int *ctx, const SetReq *r)
 	if (r->flags & VFIO_IRQ_SET_DATA_NONE) {
 		if (*ctx >= 0) {
 			if (r->count)
-				efd_signal(*ctx);
+				fv_eventfd_signal(*ctx);
 			else
 				efd_close(ctx);
 			return 0;
@@ -692,7 +657,7 @@ static long set_ctx_trigger_single(int *ctx, const SetReq *r)
 		if (!r->count)
 			return -EINVAL;
 		if (data_bool(r, 0) && *ctx >= 0)
-			efd_signal(*ctx);
+			fv_eventfd_signal(*ctx);
 		return 0;
 	} else {
 		int32_t ufd;
@@ -703,7 +668,7 @@ static long set_ctx_trigger_single(int *ctx, const SetReq *r)
 		if (ufd == -1) {
 			efd_close(ctx);
 		} else if (ufd >= 0) {
-			int fd = efd_import(r->u, ufd);
+			int fd = fv_user_get_eventfd(r->u, ufd);
 
 			if (fd < 0)
 				return fd;
@@ -990,7 +955,7 @@ void fv_irqs_on_msi(FvIrqs *q, uint64_t addr, uint32_t data)
 		}
 	}
 	if (count && q->trig[v] >= 0) {
-		efd_signal(q->trig[v]);
+		fv_eventfd_signal(q->trig[v]);
 		(*count)++;
 	} else {
 		q->stray++;
@@ -1010,7 +975,7 @@ void fv_irqs_on_err(FvIrqs *q)
 {
 	sim_device_lock(q->sim);
 	if (q->err_fd >= 0) {
-		efd_signal(q->err_fd);
+		fv_eventfd_signal(q->err_fd);
 		q->err_count++;
 	}
 	sim_device_unlock(q->sim);
@@ -1020,7 +985,7 @@ void fv_irqs_on_req(FvIrqs *q)
 {
 	sim_device_lock(q->sim);
 	if (q->req_fd >= 0) {
-		efd_signal(q->req_fd);
+		fv_eventfd_signal(q->req_fd);
 		q->req_count++;
 	}
 	sim_device_unlock(q->sim);

@@ -2,6 +2,8 @@
 #include "user.h"
 
 #include <errno.h>
+#include <poll.h>
+#include <stdio.h>
 #include <fcntl.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -139,4 +141,33 @@ int fv_user_getfd(const FvUser *u, int fd)
 		nfd = -errno;
 	close(pidfd);
 	return nfd;
+}
+
+int fv_user_get_eventfd(const FvUser *u, int ufd)
+{
+	char path[48], link[32];
+	ssize_t n;
+	int fd = fv_user_getfd(u, ufd);
+
+	if (fd < 0)
+		return fd;
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	n = readlink(path, link, sizeof(link) - 1);
+	if (n < 0 || (link[n] = '\0', strcmp(link, "anon_inode:[eventfd]"))) {
+		close(fd);
+		return -EINVAL;
+	}
+	return fd;
+}
+
+void fv_eventfd_signal(int fd)
+{
+	struct pollfd p = { .fd = fd, .events = POLLOUT };
+	uint64_t one = 1;
+
+	if (poll(&p, 1, 0) == 1 && (p.revents & POLLOUT)) {
+		ssize_t r = write(fd, &one, sizeof(one));
+
+		(void)r;
+	}
 }

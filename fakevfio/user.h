@@ -43,5 +43,16 @@ char *fv_user_strndup(const FvUser *u, uint64_t addr, size_t max, int *err);
  * another negative errno.
  */
 int fv_user_getfd(const FvUser *u, int fd);
+/*
+ * eventfd_ctx_fdget on the caller's fd: our duplicate of it, -EBADF when
+ * the caller has no such fd, -EINVAL when it is not an eventfd.
+ */
+int fv_user_get_eventfd(const FvUser *u, int fd);
+/*
+ * eventfd_signal(ctx, 1) on our duplicate.  The open file is shared with
+ * the user, who may have it blocking: never write when that could block
+ * (a counter at its maximum); the kernel's signal saturates instead.
+ */
+void fv_eventfd_signal(int fd);
 
 #endif

@@ -168,37 +168,6 @@ static void clear_master(SimDevice *sim)
 		cfg_wr16(sim, PCI_COMMAND, cmd & ~PCI_COMMAND_MASTER);
 }
 
-/* eventfd_ctx_fdget on the caller's fd: our duplicate, -EBADF or -EINVAL. */
-static int efd_import(const FvUser *u, int32_t ufd)
-{
-	char path[48], link[32];
-	ssize_t n;
-	int fd = fv_user_getfd(u, ufd);
-
-	if (fd < 0)
-		return fd;
-	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
-	n = readlink(path, link, sizeof(link) - 1);
-	if (n < 0 || (link[n] = '\0', strcmp(link, "anon_inode:[eventfd]"))) {
-		close(fd);
-		return -EINVAL;
-	}
-	return fd;
-}
-
-/* eventfd_signal(ctx, 1), never blocking on the shared file. */
-static void efd_signal(int fd)
-{
-	struct pollfd p = { .fd = fd, .events = POLLOUT };
-	uint64_t one = 1;
-
-	if (poll(&p, 1, 0) == 1 && (p.revents & POLLOUT)) {
-		ssize_t r = write(fd, &one, sizeof(one));
-
-		(void)r;
-	}
-}
-
 /* ---- topology ------------------------------------------------------------- */
 
 static bool same_bus(const FvDevice *a, const FvDevice *b)
@@ -354,7 +323,7 @@ static void pm_resume(FvVdev *vd)
 		vd->pm_suspended = false;
 		vd->pm_resumes++;
 		if (vd->pm_wake_fd >= 0) {
-			efd_signal(vd->pm_wake_fd);
+			fv_eventfd_signal(vd->pm_wake_fd);
 			close(vd->pm_wake_fd);
 			vd->pm_wake_fd = -1;
 			vd->pm_engaged = false;
@@ -1142,7 +1111,7 @@ static long ioeventfd_locked(FvVdev *vd, const FvUser *u,
 		return -ENODEV;
 	if (vd->ioeventfds_nr >= IOEVENTFD_MAX)
 		return -ENOSPC;
-	fd = efd_import(u, req->fd);
+	fd = fv_user_get_eventfd(u, req->fd);
 	if (fd < 0)
 		return fd;
 	e = calloc(1, sizeof(*e));
@@ -1218,7 +1187,7 @@ static long feature_wakeup(FvVdev *vd, const FvUser *u, uint32_t flags,
 		return -EFAULT;
 	if (entry.wakeup_eventfd < 0)
 		return -EINVAL;
-	fd = efd_import(u, entry.wakeup_eventfd);
+	fd = fv_user_get_eventfd(u, entry.wakeup_eventfd);
 	if (fd < 0)
 		return fd;
 	ret = pm_entry(vd, fd);
