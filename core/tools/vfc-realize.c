@@ -18,6 +18,8 @@
  *   --control LINE      send LINE to $FAKEVFIO_CONTROL, print the answer
  *   --reset             system reset
  *   --dump              the state dump again
+ *   --unrealize         unrealize the first device now (later --control
+ *                       lines can ask fakevfio what is still held)
  *
  * Several BDFs are realized in order, in one machine; the operations
  * address the first.
@@ -45,8 +47,31 @@ typedef struct Op {
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: vfc-realize [--property K=V]... [--ram SIZE] [--steps N] "
-		"[--timeout MS] [OPERATION]... BDF...\n");
+	fputs("usage: vfc-realize [--property K=V]... [--ram SIZE] [--steps N] "
+	      "[--timeout MS] [OPERATION]... BDF...\n"
+	      "Realize vfio-pci devices for host BDFs in a fresh machine (guest RAM,\n"
+	      "PCI bus, interrupt sink), print the state dump, run the operations in\n"
+	      "order, then the event-loop steps, and unrealize.  Under `fakevfio run`\n"
+	      "the devices are simulated; without it, they are the host's.\n"
+	      "\n"
+	      "  --property K=V       a vfio-pci property (x-pci-vendor-id, rombar, ...)\n"
+	      "  --ram SIZE           guest RAM at 0 (default 64 MiB)\n"
+	      "  --steps N            event-loop steps after the operations (default 0)\n"
+	      "  --timeout MS         poll timeout of each of those steps (default 100)\n"
+	      "operations (they address the first BDF):\n"
+	      "  --cfg-read OFF:LEN   --cfg-write OFF:LEN:VAL    guest config cycles\n"
+	      "  --mmio-read GPA:LEN  --mmio-write GPA:LEN:VAL   guest memory accesses\n"
+	      "  --io-read PORT:LEN   --io-write PORT:LEN:VAL    guest port I/O\n"
+	      "  --step MS            one event-loop step\n"
+	      "  --intx-route LINE:IRQ  route an INTx line (IRQ -1: disabled)\n"
+	      "  --control LINE       send LINE to $FAKEVFIO_CONTROL, print the answer\n"
+	      "  --reset              system reset\n"
+	      "  --dump               the state dump again\n"
+	      "  --unrealize          unrealize the first device now (later --control\n"
+	      "                       lines can ask fakevfio what is still held)\n"
+	      "\n"
+	      "Exit status: 0 success, 1 realize or an operation failed (message on\n"
+	      "stderr), 2 bad usage.\n", f);
 }
 
 static bool parse_nums(const char *s, unsigned long long *v, int n)
@@ -128,13 +153,22 @@ static bool control(const char *line)
 	return ok;
 }
 
-static bool run_op(VfcMachine *m, VfcPciDevice *vdev, const Op *op)
+static bool run_op(VfcMachine *m, VfcPciDevice **vdevp, const Op *op)
 {
+	VfcPciDevice *vdev = *vdevp;
 	unsigned long long v[3];
 	uint64_t val;
 	unsigned st;
 
-	if (!strcmp(op->name, "--cfg-read") && parse_nums(op->arg, v, 2)) {
+	if (!vdev && (!strncmp(op->name, "--cfg-", 6) || !strcmp(op->name, "--unrealize"))) {
+		fprintf(stderr, "vfc-realize: %s: the device is already unrealized\n", op->name);
+		return false;
+	}
+	if (!strcmp(op->name, "--unrealize")) {
+		vfc_machine_remove_device(m, vdev);
+		*vdevp = NULL;
+		printf("unrealized first device\n");
+	} else if (!strcmp(op->name, "--cfg-read") && parse_nums(op->arg, v, 2)) {
 		printf("cfg[0x%llx/%llu] = 0x%x\n", v[0], v[1],
 		       vfc_machine_config_read(m, vdev, (unsigned)v[0], (unsigned)v[1]));
 	} else if (!strcmp(op->name, "--cfg-write") && parse_nums(op->arg, v, 3)) {
@@ -194,7 +228,8 @@ int main(int argc, char **argv)
 	}
 	for (a = 1; a < argc; a++) {
 		const char *o = argv[a];
-		bool takes = strcmp(o, "--reset") && strcmp(o, "--dump");
+		bool takes = strcmp(o, "--reset") && strcmp(o, "--dump") &&
+			     strcmp(o, "--unrealize");
 
 		if (!strcmp(o, "-h") || !strcmp(o, "--help")) {
 			usage(stdout);
@@ -228,7 +263,8 @@ int main(int argc, char **argv)
 			   !strcmp(o, "--io-read") || !strcmp(o, "--io-write") ||
 			   !strcmp(o, "--step") || !strcmp(o, "--control") ||
 			   !strcmp(o, "--intx-route") ||
-			   !strcmp(o, "--reset") || !strcmp(o, "--dump")) {
+			   !strcmp(o, "--reset") || !strcmp(o, "--dump") ||
+			   !strcmp(o, "--unrealize")) {
 			if (nops == MAX_ARGS)
 				return 2;
 			ops[nops].name = o;
@@ -264,7 +300,7 @@ int main(int argc, char **argv)
 	}
 	vfc_machine_dump(m, stdout);
 	for (i = 0; i < nops && !rc; i++)
-		if (!run_op(m, vdev, &ops[i]))
+		if (!run_op(m, &vdev, &ops[i]))
 			rc = 1;
 	for (i = 0; i < steps && !rc; i++)
 		printf("step %u handlers=%d\n", i, vfc_machine_step(m, (int)timeout));
