@@ -2,6 +2,7 @@
 /*
  * core/vfio-pci: the vfio-pci device (see vfio-pci.h).
  */
+#include "common/bdf.h"
 #include "core/vfio-pci.h"
 
 #include <errno.h>
@@ -84,25 +85,6 @@ static bool parse_u32(const char *val, uint32_t *out)
 	return true;
 }
 
-static bool parse_bdf(const char *val, char *out, size_t outsz)
-{
-	unsigned dom = 0, bus, slot, fn;
-	int n = 0;
-
-	if (sscanf(val, "%x:%x:%x.%x%n", &dom, &bus, &slot, &fn, &n) != 4 ||
-	    val[n]) {
-		dom = 0;
-		n = 0;
-		if (sscanf(val, "%x:%x.%x%n", &bus, &slot, &fn, &n) != 3 || val[n])
-			return false;
-	}
-	if (dom > 0xffff || bus > 0xff || slot > 0x1f || fn > 7 || strchr(val, '-') ||
-	    strchr(val, '+') || strchr(val, ' '))
-		return false;
-	snprintf(out, outsz, "%04x:%02x:%02x.%x", dom, bus, slot, fn);
-	return true;
-}
-
 static bool parse_devfn(const char *val, int *devfn)
 {
 	unsigned slot, fn = 0;
@@ -129,7 +111,7 @@ bool vfc_pci_set_property(VfcPciProps *p, const char *key, const char *val,
 	bool ok;
 
 	if (!strcmp(key, "host"))
-		ok = parse_bdf(val, p->host, sizeof(p->host));
+		ok = bdf_parse(val, p->host, NULL, NULL, NULL, NULL, NULL);
 	else if (!strcmp(key, "x-pci-vendor-id"))
 		ok = parse_u32(val, &p->vendor_id);
 	else if (!strcmp(key, "x-pci-device-id"))

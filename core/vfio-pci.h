@@ -22,6 +22,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "common/bdf.h"
 #include "common/error.h"
 #include "core/gmem.h"
 #include "core/gpci.h"
@@ -35,7 +36,7 @@ typedef struct VfcPciDevice VfcPciDevice;
 
 /* Properties (QEMU's names in vfc_pci_set_property). */
 typedef struct VfcPciProps {
-	char host[16];		/* "host": the BDF, canonical "0000:03:00.1" */
+	char host[BDF_LEN];	/* "host": the BDF, canonical "0000:03:00.1" */
 	uint32_t vendor_id;	/* "x-pci-vendor-id", VFC_PCI_ANY_ID: the device's */
 	uint32_t device_id;	/* "x-pci-device-id" */
 	uint32_t sub_vendor_id;	/* "x-pci-sub-vendor-id" */

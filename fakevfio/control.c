@@ -114,7 +114,7 @@ static FvDevice *find_device(FvControl *c, const char *text, FILE *out)
 	Error *err = NULL;
 	FvDevice *dev;
 
-	if (!fv_bdf_parse(text, bdf, &d, &b, &s, &f, &err)) {
+	if (!bdf_parse(text, bdf, &d, &b, &s, &f, &err)) {
 		fail(out, EINVAL, "%s", error_get_pretty(err));
 		error_free(err);
 		return NULL;

@@ -15,11 +15,12 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "common/bdf.h"
 #include "common/error.h"
 #include "sim/sim.h"
 
 enum {
-	FV_BDF_LEN = 13,		/* "dddd:bb:dd.f" + NUL */
+	FV_BDF_LEN = BDF_LEN,		/* "dddd:bb:dd.f" + NUL */
 	FV_GROUP_BASE = 100,		/* first default IOMMU group number */
 	FV_GROUP_MAX = 0x7fffffff,
 	FV_DRIVER_LEN = 64,		/* a driver name + NUL (fv_driver_name_valid) */
@@ -91,12 +92,6 @@ typedef struct FvMachine {
 	unsigned ngroups;
 } FvMachine;
 
-/*
- * Parse "dddd:bb:dd.f" or "bb:dd.f" (hex, domain 0 by default) into the
- * canonical lower-case sysfs name.
- */
-bool fv_bdf_parse(const char *text, char out[FV_BDF_LEN], unsigned *domain,
-		  unsigned *bus, unsigned *slot, unsigned *func, Error **errp);
 
 /*
  * Whether name can be a kernel driver's name (a directory of

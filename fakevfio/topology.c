@@ -223,7 +223,7 @@ static bool parse_device(FvTopology *t, const Line *l, Error **errp)
 		return false;
 	}
 	bw = &l->w[2];
-	if (!fv_bdf_parse(bw->text, d.spec.bdf, &d.spec.domain, &d.spec.bus, &d.spec.slot,
+	if (!bdf_parse(bw->text, d.spec.bdf, &d.spec.domain, &d.spec.bus, &d.spec.slot,
 			  &d.spec.func, &err)) {
 		line_error(errp, l, bw->col, "%s", error_get_pretty(err));
 		error_free(err);

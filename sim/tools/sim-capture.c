@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/bdf.h"
 #include "sim/profile.h"
 
 #define PROG "sim-capture"
@@ -37,53 +38,6 @@ static void usage(FILE *f)
 		"\n"
 		"Exit status: 0 success, 1 failure, 2 usage error.\n"
 		"The format is described in docs/profile-format.md.\n");
-}
-
-static int hexdigits(const char *s, unsigned n)
-{
-	for (unsigned i = 0; i < n; i++) {
-		char c = s[i];
-
-		if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')))
-			return 0;
-	}
-	return 1;
-}
-
-/*
- * Check and normalize a BDF: [DDDD:]BB:DD.F with a domain of 4 to 8 hex
- * digits, device 00..1f, function 0..7.  Writes the sysfs name to out.
- */
-static bool parse_bdf(const char *s, char *out, size_t size)
-{
-	size_t len = strlen(s), dom = 0;
-	const char *b;
-	unsigned dev;
-
-	if (len == 7) {
-		b = s;
-	} else if (len >= 12 && len <= 16 && s[len - 8] == ':') {
-		dom = len - 8;
-		if (!hexdigits(s, (unsigned)dom))
-			return false;
-		b = s + dom + 1;
-	} else {
-		return false;
-	}
-	if (!hexdigits(b, 2) || b[2] != ':' || !hexdigits(b + 3, 2) || b[5] != '.' ||
-	    b[6] < '0' || b[6] > '7')
-		return false;
-	dev = (unsigned)strtoul((char[]){ b[3], b[4], 0 }, NULL, 16);
-	if (dev > 0x1f)
-		return false;
-	if (dom)
-		snprintf(out, size, "%.*s:%.7s", (int)dom, s, b);
-	else
-		snprintf(out, size, "0000:%.7s", b);
-	for (char *c = out; *c; c++)
-		if (*c >= 'A' && *c <= 'F')
-			*c = (char)(*c - 'A' + 'a');
-	return true;
 }
 
 int main(int argc, char **argv)
@@ -126,9 +80,8 @@ int main(int argc, char **argv)
 			optind == argc ? "missing BDF" : "more than one BDF");
 		return 2;
 	}
-	if (!parse_bdf(argv[optind], bdf, sizeof(bdf))) {
-		fprintf(stderr, PROG ": bad BDF '%s': expected DDDD:BB:DD.F or BB:DD.F "
-			"(hex; device 00..1f, function 0..7)\n", argv[optind]);
+	if (!bdf_parse(argv[optind], bdf, NULL, NULL, NULL, NULL, &err)) {
+		error_report_err(PROG, err);
 		return 2;
 	}
 	if ((size_t)snprintf(dir, sizeof(dir), "%s/%s", sysfs, bdf) >= sizeof(dir)) {
