@@ -158,7 +158,7 @@ static bool parse_key(FvFaultRule *r, const char *key, const char *val,
 			error_setg(errp, "device= does not apply to %s (%s)", op_name(r), what(r));
 			return false;
 		}
-		if (!fv_bdf_parse(val, r->bdf, &d, &b, &s, &f, errp))
+		if (!bdf_parse(val, r->bdf, &d, &b, &s, &f, errp))
 			return false;
 		r->has_device = true;
 	} else if (!strcmp(key, "group")) {
@@ -482,6 +482,11 @@ static bool rule_matches(const FvFaultRule *r, const FvOp *op)
 	if (r->has_pid && op->pid != r->pid)
 		return false;
 	return true;
+}
+
+bool fv_faults_any(FvFaults *f)
+{
+	return f && atomic_load(&f->live);
 }
 
 int fv_faults_check(FvFaults *f, const FvFaultOp *op)

@@ -103,5 +103,7 @@ void fv_faults_list(FvFaults *f, FILE *out);
  * the operation as described above.
  */
 int fv_faults_check(FvFaults *f, const FvFaultOp *op);
+/* Whether any rule is in the table (cheap; NULL: false). */
+bool fv_faults_any(FvFaults *f);
 
 #endif

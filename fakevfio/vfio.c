@@ -1328,7 +1328,13 @@ static ssize_t file_rw(FvVfio *v, FvVfioFile *f, const FvCaller *who, void *buf,
 	ssize_t ret;
 	int injected = 0;
 
-	file_op(&op, write ? FV_OP_WRITE : FV_OP_READ, f, caller_pid(who));
+	/*
+	 * The process id (a /proc or pidfd lookup) is only needed to describe
+	 * the operation to the trace and to pid= fault rules: not on the
+	 * plain read/write path.
+	 */
+	file_op(&op, write ? FV_OP_WRITE : FV_OP_READ, f,
+		v->trace || fv_faults_any(v->faults) ? caller_pid(who) : who->pid);
 	op.pos = pos;
 	op.count = len;
 	fv_optrace_begin(v->trace, &call, &op, NULL, 0);
