@@ -36,7 +36,7 @@ def test_help():
     (("0000:00:20.0",), 2, "bad BDF"),
     (("0000:99:00.0",), 1, "no PCI device 0000:99:00.0 in /sys/bus/pci/devices"),
     (("--frob", "00:00.0"), 2, "Try 'sim-capture --help'"),
-    (("a", "b"), 2, ""),
+    (("a", "b"), 2, "more than one BDF"),
 ])
 def test_usage_errors(args, code, msg):
     r = tool("sim-capture", *args)
