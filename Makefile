@@ -146,10 +146,16 @@ $(B)/obj/bench/%.o: CPPFLAGS += $(FUSE_CFLAGS)
 $(B)/bin/bench/%: $(B)/obj/bench/%.o
 	@mkdir -p $(dir $@)
 	$(call say,LD,$@)$(CC) $(LDFLAGS) -o $@ $< $(FUSE_LIBS) $(LDLIBS)
+# tce-bench drives the core (guest hypercalls -> MAP_DMA): it links libcore.
+BENCH_BINS += $(B)/bin/bench/tce-bench
+$(B)/bin/bench/tce-bench: $(B)/obj/bench/tce-bench.o $(LIBCORE) $(LIBCOMMON)
+	@mkdir -p $(dir $@)
+	$(call say,LD,$@)$(CC) $(LDFLAGS) -o $@ $< $(LIBCORE) $(LIBCOMMON) $(LDLIBS)
 all: $(BENCH_BINS)
 
 bench: deps all
 	$(Q)bench/run-fakevfio-bench $(B)
+	$(Q)bench/run-tce-bench $(B)
 
 deps:
 	$(Q)scripts/install-deps

@@ -46,6 +46,12 @@ TRACE_EVENT(core_mem_bad_access, (const char *mr, unsigned long long off, unsign
 	    "%s off=0x%llx size=%u write=%d", mr, off, size, is_write)
 TRACE_EVENT(core_iommu_notify, (const char *mr, unsigned long long iova, unsigned long long xlat, unsigned long long mask, unsigned perm),
 	    "%s iova=0x%llx xlat=0x%llx mask=0x%llx perm=%u", mr, iova, xlat, mask, perm)
+TRACE_EVENT(core_spapr_put_tce, (unsigned liobn, unsigned long long ioba, unsigned long long tce),
+	    "liobn=0x%x ioba=0x%llx tce=0x%llx", liobn, ioba, tce)
+TRACE_EVENT(core_spapr_eeh, (const char *phb, unsigned op, int ret),
+	    "%s op=%u ret=%d", phb, op, ret)
+TRACE_EVENT(core_vfio_spapr_window, (const char *container, const char *what, unsigned long long start, unsigned long long size, unsigned page_shift, int ret),
+	    "%s %s start=0x%llx size=0x%llx page_shift=%u ret=%d", container, what, start, size, page_shift, ret)
 TRACE_EVENT(core_pci_register, (const char *dev, unsigned slot, unsigned func),
 	    "%s %02x.%x", dev, slot, func)
 TRACE_EVENT(core_pci_unregister, (const char *dev, unsigned slot, unsigned func),

@@ -67,7 +67,7 @@ bool gmem_region_init_ram(GMemRegion *mr, const char *name, uint64_t size,
 {
 	long page = sysconf(_SC_PAGESIZE);
 	uint64_t pg = page > 0 ? (uint64_t)page : 4096;
-	uint64_t map;
+	uint64_t map, align, head;
 	void *p;
 
 	if (!size || size > UINT64_MAX - pg || (map = (size + pg - 1) & ~(pg - 1)) > SIZE_MAX) {
@@ -75,7 +75,21 @@ bool gmem_region_init_ram(GMemRegion *mr, const char *name, uint64_t size,
 			   (unsigned long long)size, name ? name : "");
 		return false;
 	}
-	p = mmap(NULL, (size_t)map, PROT_READ | PROT_WRITE,
+	/*
+	 * Aligned to the largest power of two up to GMEM_RAM_ALIGN that the
+	 * size allows, whatever the kernel's huge-page setting: an IOMMU page
+	 * (a sPAPR window of 64 KiB or 16 MiB pages) must be backed by host
+	 * memory aligned to it, as QEMU's RAM blocks are.
+	 */
+	align = GMEM_RAM_ALIGN;
+	while (align > pg && align > map)
+		align >>= 1;
+	if (map > SIZE_MAX - align) {
+		error_setg(errp, "gmem: invalid RAM size 0x%llx for %s",
+			   (unsigned long long)size, name ? name : "");
+		return false;
+	}
+	p = mmap(NULL, (size_t)(map + align - pg), PROT_READ | PROT_WRITE,
 		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (p == MAP_FAILED) {
 		error_setg_errno(errp, errno,
@@ -83,6 +97,12 @@ bool gmem_region_init_ram(GMemRegion *mr, const char *name, uint64_t size,
 				 (unsigned long long)size, name ? name : "");
 		return false;
 	}
+	head = (uintptr_t)p & (align - 1) ? align - ((uintptr_t)p & (align - 1)) : 0;
+	if (head)
+		munmap(p, (size_t)head);
+	if (align - pg - head)
+		munmap((char *)p + head + map, (size_t)(align - pg - head));
+	p = (char *)p + head;
 	region_init(mr, name, size, GMEM_RAM);
 	mr->ram = p;
 	mr->ram_map_size = (size_t)map;
@@ -1079,8 +1099,13 @@ void gmem_iommu_replay(GMemRegion *iommu, GIommuNotifier *n,
 {
 	uint64_t a, end;
 
-	if (!iommu || iommu->kind != GMEM_IOMMU || !n || !n->notify ||
-	    !granularity || (granularity & (granularity - 1)) || !iommu->size)
+	if (!iommu || iommu->kind != GMEM_IOMMU || !n || !n->notify)
+		return;
+	if (iommu->iommu_ops && iommu->iommu_ops->replay) {
+		iommu->iommu_ops->replay(iommu, n, iommu->opaque);
+		return;
+	}
+	if (!granularity || (granularity & (granularity - 1)) || !iommu->size)
 		return;
 	end = min_u64(iommu->size - 1, n->last);
 	for (a = n->start & ~(granularity - 1); a <= end; a += granularity) {

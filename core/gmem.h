@@ -97,6 +97,12 @@ typedef struct GIommuOps {
 	/* addr is the offset in the IOMMU region. */
 	GIommuTlbEntry (*translate)(GMemRegion *iommu, uint64_t addr,
 				    bool is_write, void *opaque);
+	/*
+	 * Optional (QEMU's IOMMUMemoryRegionClass.replay): tell n about every
+	 * current mapping itself instead of a translate per page; for models
+	 * whose windows are far larger than what is mapped.
+	 */
+	void (*replay)(GMemRegion *iommu, GIommuNotifier *n, void *opaque);
 } GIommuOps;
 
 /* Which events a notifier wants. */
@@ -187,7 +193,12 @@ struct GAddressSpace {
 /* ---- regions ---- */
 
 void gmem_region_init_container(GMemRegion *mr, const char *name, uint64_t size);
-/* Guest RAM: size bytes of zeroed, page-aligned anonymous host memory. */
+/*
+ * Guest RAM: size bytes of zeroed anonymous host memory, aligned to the
+ * largest power of two up to GMEM_RAM_ALIGN (16 MiB) not above the size
+ * rounded to pages, so that IOMMU pages up to 16 MiB have aligned backing.
+ */
+#define GMEM_RAM_ALIGN		(16ull << 20)
 bool gmem_region_init_ram(GMemRegion *mr, const char *name, uint64_t size,
 			  Error **errp);
 /* RAM backed by caller memory (kept by the caller). */
@@ -311,8 +322,9 @@ void gmem_iommu_notify(GMemRegion *iommu, const GIommuTlbEntry *entry);
 GIommuTlbEntry gmem_iommu_translate(GMemRegion *iommu, uint64_t addr,
 				    bool is_write);
 /*
- * Tell n about every current mapping in its range: translate each
- * granularity-sized page and notify those with a permission.
+ * Tell n about every current mapping in its range: the model's replay if
+ * it has one, else translate each granularity-sized page and notify those
+ * with a permission.
  */
 void gmem_iommu_replay(GMemRegion *iommu, GIommuNotifier *n,
 		       uint64_t granularity);

@@ -44,7 +44,42 @@ VfcMachine *vfc_machine_new(const VfcMachineConfig *cfg, Error **errp)
 	gmem_as_init(&m->as_io, &m->io, "io");
 	gintc_init(&m->intc, "intc");
 	gpci_bus_init(&m->bus, "pci.0", &m->pci_mem, &m->io, &m->as_mem, &m->intc);
+	/* A sPAPR v2 container pre-registers this space's RAM. */
+	vfc_set_system_memory(&m->as_mem);
+	m->platform = cfg ? cfg->platform : VFC_PLATFORM_X86;
+	if (m->platform == VFC_PLATFORM_PSERIES) {
+		VfcSpaprPhbConfig pc = { .dma32_size = cfg->dma_window_size };
+
+		m->phb = vfc_spapr_phb_new(&pc, &m->as_mem, errp);
+		if (!m->phb) {
+			vfc_machine_free(m);
+			return NULL;
+		}
+		vfc_spapr_phb_attach_bus(m->phb, &m->bus);
+	} else if (m->platform != VFC_PLATFORM_X86) {
+		error_setg(errp, "machine: unknown platform %d", (int)m->platform);
+		vfc_machine_free(m);
+		return NULL;
+	}
 	return m;
+}
+
+bool vfc_platform_parse(const char *name, VfcPlatform *out, Error **errp)
+{
+	if (!strcmp(name, "x86"))
+		*out = VFC_PLATFORM_X86;
+	else if (!strcmp(name, "pseries"))
+		*out = VFC_PLATFORM_PSERIES;
+	else {
+		error_setg(errp, "unknown platform '%s' (x86 or pseries)", name);
+		return false;
+	}
+	return true;
+}
+
+const char *vfc_platform_name(VfcPlatform p)
+{
+	return p == VFC_PLATFORM_PSERIES ? "pseries" : "x86";
 }
 
 void vfc_machine_free(VfcMachine *m)
@@ -53,6 +88,8 @@ void vfc_machine_free(VfcMachine *m)
 		return;
 	while (m->ndevices)
 		vfc_machine_remove_device(m, m->devices[m->ndevices - 1]);
+	vfc_spapr_phb_free(m->phb);
+	vfc_set_system_memory(NULL);
 	gpci_bus_destroy(&m->bus);
 	gmem_as_destroy(&m->as_mem);
 	gmem_as_destroy(&m->as_io);
@@ -188,6 +225,8 @@ void vfc_machine_dump(VfcMachine *m, FILE *out)
 	fprintf(out, "machine ram=0x%llx+0x%llx devices=%u msi_delivered=%zu\n",
 		(unsigned long long)m->ram_base, (unsigned long long)m->ram_size,
 		m->ndevices, gintc_msi_count(&m->intc));
+	if (m->phb)
+		vfc_spapr_phb_dump(m->phb, out);
 	for (i = 0; i < m->ndevices; i++)
 		vfc_pci_dump(m->devices[i], out);
 }

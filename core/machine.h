@@ -10,6 +10,13 @@
  * Layout: RAM at [ram_base, ram_base + ram_size); the PCI memory window
  * is a container under it (priority -1) spanning the whole space, so a
  * BAR programmed at guest address A decodes at A (where RAM is not).
+ *
+ * Platforms: x86 (the default) gives the PCI bus DMA straight into system
+ * memory.  pseries puts a sPAPR PHB (core/spapr.h) in front of the bus:
+ * devices DMA through its TCE windows (default window LIOBN 0x80000000,
+ * 4 KiB pages, 1 GiB at bus address 0), filled by the guest's hypercalls,
+ * so the VFIO container follows the PHB's IOMMU regions.  MSI delivery is
+ * the same on both.
  */
 #ifndef CORE_MACHINE_H
 #define CORE_MACHINE_H
@@ -22,13 +29,21 @@
 #include "core/gintc.h"
 #include "core/gmem.h"
 #include "core/gpci.h"
+#include "core/spapr.h"
 #include "core/vfio-pci.h"
 
 #define VFC_MACHINE_MAX_DEVICES 32
 
+typedef enum VfcPlatform {
+	VFC_PLATFORM_X86 = 0,
+	VFC_PLATFORM_PSERIES,
+} VfcPlatform;
+
 typedef struct VfcMachineConfig {
 	uint64_t ram_size;	/* 0: 64 MiB */
 	uint64_t ram_base;	/* page aligned */
+	VfcPlatform platform;	/* 0: x86 */
+	uint64_t dma_window_size;	/* pseries default window; 0: 1 GiB */
 } VfcMachineConfig;
 
 typedef struct VfcMachine {
@@ -41,6 +56,8 @@ typedef struct VfcMachine {
 	GIntc intc;
 	GPciBus bus;
 	uint64_t ram_base, ram_size;
+	VfcPlatform platform;
+	VfcSpaprPhb *phb;	/* pseries only */
 	VfcPciDevice *devices[VFC_MACHINE_MAX_DEVICES];
 	unsigned ndevices;
 } VfcMachine;
@@ -92,6 +109,12 @@ void vfc_machine_set_intx_route(VfcMachine *m, int line, int irq);
 void vfc_machine_reset(VfcMachine *m);
 
 static inline GIntc *vfc_machine_intc(VfcMachine *m) { return &m->intc; }
+/* The sPAPR PHB of a pseries machine (NULL on x86). */
+static inline VfcSpaprPhb *vfc_machine_phb(VfcMachine *m) { return m->phb; }
+static inline VfcPlatform vfc_machine_platform(const VfcMachine *m) { return m->platform; }
+/* "x86" or "pseries" -> *out; false with errp otherwise. */
+bool vfc_platform_parse(const char *name, VfcPlatform *out, Error **errp);
+const char *vfc_platform_name(VfcPlatform p);
 
 /* The state dump: per device, guest-visible config, BARs, MSI-X table. */
 void vfc_machine_dump(VfcMachine *m, FILE *out);

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "common/trace.h"
+#include "core/spapr.h"
 
 static VfcGroup *group_list;
 static VfcContainer *container_list;
@@ -168,9 +169,6 @@ static bool section_skipped(VfcContainer *c, const GMemSection *s)
 
 	if (!s->is_ram && !s->is_iommu)
 		why = "not RAM";
-	else if (s->is_iommu)
-		/* The guest-IOMMU (sPAPR TCE) path is its own issue. */
-		why = "guest IOMMU: not supported yet";
 	else if (s->offset_within_address_space & (1ULL << 63))
 		why = "address bit 63";
 	if (why)
@@ -203,25 +201,297 @@ static bool section_range(VfcContainer *c, const GMemSection *s,
 	return true;
 }
 
+/* ------------------------------------------------------------------ */
+/* sPAPR host windows and the guest IOMMU (seed 8.1)                    */
+
+static GAddressSpace *system_memory;
+
+void vfc_set_system_memory(GAddressSpace *as)
+{
+	system_memory = as;
+}
+
+static void hostwin_add(VfcContainer *c, uint64_t min, uint64_t max, uint64_t pgsizes)
+{
+	if (c->nhostwins == VFC_MAX_HOSTWINS) {
+		vfc_warn("vfio: %s: too many host DMA windows", c->name);
+		return;
+	}
+	c->hostwins[c->nhostwins++] = (VfcHostWin){ min, max, pgsizes };
+}
+
+static void hostwin_del(VfcContainer *c, uint64_t min)
+{
+	unsigned i;
+
+	for (i = 0; i < c->nhostwins; i++) {
+		if (c->hostwins[i].min_iova != min)
+			continue;
+		c->hostwins[i] = c->hostwins[--c->nhostwins];
+		return;
+	}
+}
+
+/* The host window holding [iova, end - 1]; type1 has one over everything. */
+static bool hostwin_covers(VfcContainer *c, uint64_t iova, uint64_t end)
+{
+	unsigned i;
+
+	if (!c->spapr)
+		return true;
+	for (i = 0; i < c->nhostwins; i++)
+		if (c->hostwins[i].min_iova <= iova && end - 1 <= c->hostwins[i].max_iova)
+			return true;
+	return false;
+}
+
+static int spapr_remove_window(VfcContainer *c, uint64_t start)
+{
+	struct vfio_iommu_spapr_tce_remove remove = {
+		.argsz = sizeof(remove),
+		.start_addr = start,
+	};
+	int ret = VFC_IOCTL(c->name, c->fd, VFIO_IOMMU_SPAPR_TCE_REMOVE, &remove);
+
+	trace_core_vfio_spapr_window(c->name, "remove", start, 0, 0, ret);
+	if (ret)
+		vfc_warn("vfio: %s: failed to remove window at 0x%llx: %s", c->name,
+			 (unsigned long long)start, strerror(-ret));
+	return ret;
+}
+
+static unsigned ctz64(uint64_t v)
+{
+	return v ? (unsigned)__builtin_ctzll(v) : 64;
+}
+
+/* The IOMMU page size of a section: the TCE table's, or the host page. */
+static uint64_t section_page_size(const GMemSection *s)
+{
+	uint64_t ps = s->is_iommu ? vfc_spapr_iommu_page_size(s->mr) : 0;
+
+	return ps ? ps : vfc_host_page_size();
+}
+
+/*
+ * VFIO_IOMMU_SPAPR_TCE_CREATE for section s (QEMU's
+ * vfio_spapr_create_window): page size from the guest table, levels from
+ * the table size (retrying with more), and the host must put the window
+ * where the guest has it.
+ */
+static int spapr_create_window(VfcContainer *c, const GMemSection *s,
+			       uint64_t *pgsize, Error **errp)
+{
+	struct vfio_iommu_spapr_tce_create create = { .argsz = sizeof(create) };
+	uint64_t ps = section_page_size(s), host_ps = vfc_host_page_size();
+	unsigned bits_total, bits_per_level, levels, max_levels;
+	int ret = -EINVAL;
+
+	if (!(c->pgsizes & ps)) {
+		error_setg(errp, "Host doesn't support page size 0x%llx, the supported "
+			   "mask is 0x%llx", (unsigned long long)ps,
+			   (unsigned long long)c->pgsizes);
+		return -EINVAL;
+	}
+	create.page_shift = ctz64(ps);
+	create.window_size = s->size;
+	/* 8-byte TCEs; a level indexes what one host-page-sized chunk holds (x256). */
+	bits_total = ctz64((s->size >> create.page_shift) * 8);
+	bits_per_level = ctz64(host_ps) + 8;
+	levels = (bits_total + bits_per_level - 1) / bits_per_level;
+	if (!levels)
+		levels = 1;
+	max_levels = (64 - create.page_shift) / ctz64(host_ps);
+	if (c->ddw_levels && c->ddw_levels < max_levels)
+		max_levels = c->ddw_levels;
+	for (; levels <= max_levels; levels++) {
+		create.levels = levels;
+		ret = VFC_IOCTL(c->name, c->fd, VFIO_IOMMU_SPAPR_TCE_CREATE, &create);
+		trace_core_vfio_spapr_window(c->name, "create", create.start_addr,
+					     create.window_size, create.page_shift, ret);
+		if (!ret)
+			break;
+	}
+	if (ret) {
+		error_setg_errno(errp, -ret, "Failed to create a window (page shift %u, "
+				 "size 0x%llx)", create.page_shift,
+				 (unsigned long long)create.window_size);
+		return ret;
+	}
+	if (create.start_addr != s->offset_within_address_space) {
+		spapr_remove_window(c, create.start_addr);
+		error_setg(errp, "Host doesn't support DMA window at 0x%llx, must be 0x%llx",
+			   (unsigned long long)s->offset_within_address_space,
+			   (unsigned long long)create.start_addr);
+		return -EINVAL;
+	}
+	*pgsize = ps;
+	return 0;
+}
+
+/* Seed 8.1 vfio_iommu_map_notify: one TCE change -> MAP_DMA / UNMAP_DMA. */
+static void iommu_map_notify(GIommuNotifier *n, const GIommuTlbEntry *e)
+{
+	VfcGuestIommu *g = n->opaque;
+	VfcContainer *c = g->container;
+	uint64_t iova = e->iova + g->iommu_offset, len = e->addr_mask + 1;
+	uint64_t xlat = 0, plen = len;
+	GMemRegion *mr;
+	void *vaddr;
+	int ret;
+
+	if (!len) {	/* a 2^64 entry: nothing VFIO can map in one call */
+		vfc_warn("vfio: %s: iommu entry at 0x%llx covers the whole space",
+			 c->name, (unsigned long long)iova);
+		return;
+	}
+	if (e->perm == GIOMMU_NONE) {
+		ret = vfc_dma_unmap(c, iova, len);
+		if (ret)
+			vfc_warn("vfio_dma_unmap(%s, 0x%llx, 0x%llx) = %d (%s)", c->name,
+				 (unsigned long long)iova, (unsigned long long)len,
+				 ret, strerror(-ret));
+		return;
+	}
+	/*
+	 * The entry only goes through this IOMMU to its immediate target:
+	 * translate the rest of the way to memory.
+	 */
+	mr = e->target_as ? gmem_translate(e->target_as, e->translated_addr,
+					   (e->perm & GIOMMU_WO) != 0, &xlat, &plen, NULL)
+			  : NULL;
+	if (!mr || !gmem_region_is_ram(mr)) {
+		vfc_warn("vfio: %s: iommu map to non memory area 0x%llx (iova 0x%llx)",
+			 c->name, (unsigned long long)e->translated_addr,
+			 (unsigned long long)iova);
+		return;
+	}
+	if (plen < len) {
+		vfc_warn("vfio: %s: iommu has granularity incompatible with target AS "
+			 "(iova 0x%llx: 0x%llx of 0x%llx bytes are RAM)", c->name,
+			 (unsigned long long)iova, (unsigned long long)plen,
+			 (unsigned long long)len);
+		return;
+	}
+	vaddr = (uint8_t *)gmem_region_ram_ptr(mr) + xlat;
+	ret = vfc_dma_map(c, iova, len, vaddr, !(e->perm & GIOMMU_WO) || mr->readonly);
+	if (ret)
+		vfc_warn("vfio_dma_map(%s, 0x%llx, 0x%llx, %p) = %d (%s)", c->name,
+			 (unsigned long long)iova, (unsigned long long)len, vaddr,
+			 ret, strerror(-ret));
+}
+
+static bool giommu_add(VfcContainer *c, const GMemSection *s, Error **errp)
+{
+	VfcGuestIommu *g = calloc(1, sizeof(*g));
+
+	if (!g) {
+		error_setg(errp, "out of memory");
+		return false;
+	}
+	g->container = c;
+	g->iommu = s->mr;
+	g->iommu_offset = s->offset_within_address_space - s->offset_within_region;
+	gmem_iommu_notifier_init(&g->n, iommu_map_notify, GIOMMU_NOTIFY_ALL,
+				 s->offset_within_region,
+				 s->offset_within_region + s->size - 1, g);
+	if (!gmem_iommu_register_notifier(s->mr, &g->n, errp)) {
+		free(g);
+		return false;
+	}
+	g->next = c->giommus;
+	c->giommus = g;
+	/* Mappings the guest made before we listened (none in a new window). */
+	gmem_iommu_replay(s->mr, &g->n, section_page_size(s));
+	return true;
+}
+
+static void giommu_del(VfcContainer *c, const GMemSection *s)
+{
+	VfcGuestIommu **pp;
+	uint64_t off = s->offset_within_address_space - s->offset_within_region;
+
+	for (pp = &c->giommus; *pp; pp = &(*pp)->next) {
+		VfcGuestIommu *g = *pp;
+
+		if (g->iommu != s->mr || g->iommu_offset != off)
+			continue;
+		gmem_iommu_unregister_notifier(&g->n);
+		*pp = g->next;
+		free(g);
+		return;
+	}
+}
+
+static void listener_fail(VfcContainer *c, const GMemSection *s, int ret, Error *err)
+{
+	vfc_warn("vfio: %s: %s", c->name, error_get_pretty(err));
+	error_free(err);
+	if (vfc_is_ram_device(s->mr))
+		return;		/* peer-to-peer: reported only */
+	/* During the replay the failure fails the container (QEMU 7.2). */
+	if (!c->initialized && !c->error)
+		c->error = ret;
+}
+
 static void listener_region_add(GMemListener *l, const GMemSection *s)
 {
 	VfcContainer *c = l->opaque;
+	Error *err = NULL;
 	uint64_t iova, end;
 	void *vaddr;
 	int ret;
 
 	if (section_skipped(c, s) || !section_range(c, s, &iova, &end))
 		return;
+	if (c->iommu_type == VFIO_SPAPR_TCE_v2_IOMMU) {
+		uint64_t pgsize = 0, last = s->offset_within_address_space + s->size - 1;
+		unsigned i;
+
+		/* No intersections with existing windows (as QEMU). */
+		for (i = 0; i < c->nhostwins; i++) {
+			if (c->hostwins[i].min_iova <= last &&
+			    s->offset_within_address_space <= c->hostwins[i].max_iova) {
+				error_setg(&err, "region [0x%llx,0x%llx] overlaps with existing "
+					   "host iommu window [0x%llx,0x%llx]",
+					   (unsigned long long)s->offset_within_address_space,
+					   (unsigned long long)last,
+					   (unsigned long long)c->hostwins[i].min_iova,
+					   (unsigned long long)c->hostwins[i].max_iova);
+				listener_fail(c, s, -EINVAL, err);
+				return;
+			}
+		}
+		ret = spapr_create_window(c, s, &pgsize, &err);
+		if (ret) {
+			error_prepend(&err, "Failed to create SPAPR window: ");
+			listener_fail(c, s, ret, err);
+			return;
+		}
+		hostwin_add(c, s->offset_within_address_space, last, pgsize);
+	}
+	if (!hostwin_covers(c, iova, end)) {
+		error_setg(&err, "can't map guest IOVA region 0x%llx..0x%llx",
+			   (unsigned long long)iova, (unsigned long long)(end - 1));
+		listener_fail(c, s, -EFAULT, err);
+		return;
+	}
+	if (s->is_iommu) {
+		if (!giommu_add(c, s, &err))
+			listener_fail(c, s, -ENOMEM, err);
+		return;
+	}
 	vaddr = (uint8_t *)s->host + (iova - s->offset_within_address_space);
 	ret = vfc_dma_map(c, iova, end - iova, vaddr, s->readonly);
 	if (!ret)
 		return;
-	vfc_warn("vfio_dma_map(%s, 0x%llx, 0x%llx, %p) = %d (%s)", c->name,
-		 (unsigned long long)iova, (unsigned long long)(end - iova),
-		 vaddr, ret, strerror(-ret));
+	error_setg(&err, "vfio_dma_map(%s, 0x%llx, 0x%llx, %p) = %d (%s)", c->name,
+		   (unsigned long long)iova, (unsigned long long)(end - iova),
+		   vaddr, ret, strerror(-ret));
+	vfc_warn("%s", error_get_pretty(err));
+	error_free(err);
 	if (vfc_is_ram_device(s->mr))
 		return;		/* peer-to-peer: reported only */
-	/* During the replay the failure fails the container (QEMU 7.2). */
 	if (!c->initialized && !c->error)
 		c->error = ret;
 }
@@ -234,6 +504,10 @@ static void listener_region_del(GMemListener *l, const GMemSection *s)
 
 	if (section_skipped(c, s) || !section_range(c, s, &iova, &end))
 		return;
+	if (s->is_iommu)
+		giommu_del(c, s);
+	if (c->spapr && !hostwin_covers(c, iova, end))
+		return;		/* region_add failed: nothing was mapped */
 	ret = vfc_dma_unmap(c, iova, end - iova);
 	/* A range reaching 2^64: the kernel wants one page fewer (7.2). */
 	if (ret == -EINVAL && end == ~(page - 1) && end - iova > page)
@@ -242,6 +516,179 @@ static void listener_region_del(GMemListener *l, const GMemSection *s)
 		vfc_warn("vfio_dma_unmap(%s, 0x%llx, 0x%llx) = %d (%s)", c->name,
 			 (unsigned long long)iova,
 			 (unsigned long long)(end - iova), ret, strerror(-ret));
+	if (c->iommu_type == VFIO_SPAPR_TCE_v2_IOMMU) {
+		spapr_remove_window(c, s->offset_within_address_space);
+		hostwin_del(c, s->offset_within_address_space);
+	}
+}
+
+/* ---- the v2 pre-registration listener: guest RAM, REGISTER_MEMORY ---- */
+
+static bool prereg_range(VfcContainer *c, const GMemSection *s)
+{
+	uint64_t mask = vfc_host_page_size() - 1;
+
+	if (!s->is_ram || vfc_is_ram_device(s->mr))
+		return false;
+	if ((s->offset_within_address_space | s->offset_within_region | s->size) & mask) {
+		vfc_warn("vfio: %s: prereg listener received unaligned region %s",
+			 c->name, gmem_region_name(s->mr));
+		return false;
+	}
+	return true;
+}
+
+static void prereg_region_add(GMemListener *l, const GMemSection *s)
+{
+	VfcContainer *c = l->opaque;
+	struct vfio_iommu_spapr_register_memory reg = {
+		.argsz = sizeof(reg),
+		.vaddr = (uint64_t)(uintptr_t)s->host,
+		.size = s->size,
+	};
+	int ret;
+
+	if (!prereg_range(c, s))
+		return;
+	ret = VFC_IOCTL(c->name, c->fd, VFIO_IOMMU_SPAPR_REGISTER_MEMORY, &reg);
+	if (!ret) {
+		c->nr_prereg++;
+		return;
+	}
+	vfc_warn("vfio: %s: cannot register RAM [0x%llx +0x%llx] at %p: %s", c->name,
+		 (unsigned long long)s->offset_within_address_space,
+		 (unsigned long long)s->size, s->host, strerror(-ret));
+	if (!c->initialized && !c->error)
+		c->error = ret;
+}
+
+static void prereg_region_del(GMemListener *l, const GMemSection *s)
+{
+	VfcContainer *c = l->opaque;
+	struct vfio_iommu_spapr_register_memory reg = {
+		.argsz = sizeof(reg),
+		.vaddr = (uint64_t)(uintptr_t)s->host,
+		.size = s->size,
+	};
+	int ret;
+
+	if (!prereg_range(c, s))
+		return;
+	ret = VFC_IOCTL(c->name, c->fd, VFIO_IOMMU_SPAPR_UNREGISTER_MEMORY, &reg);
+	if (ret)
+		vfc_warn("vfio: %s: cannot unregister RAM [0x%llx +0x%llx]: %s", c->name,
+			 (unsigned long long)s->offset_within_address_space,
+			 (unsigned long long)s->size, strerror(-ret));
+	else if (c->nr_prereg)
+		c->nr_prereg--;
+}
+
+/*
+ * Seed 5.1.1.3: after SET_IOMMU.  v1: IOMMU_ENABLE, then GET_INFO, the
+ * default 32-bit window is the one host window (4 KiB pages).  v2: the
+ * pre-registration listener over guest RAM, GET_INFO, then the default
+ * window is removed: the listener creates windows as the guest has them.
+ */
+static bool spapr_setup(VfcContainer *c, Error **errp)
+{
+	struct vfio_iommu_spapr_tce_info info = { .argsz = sizeof(info) };
+	bool v2 = c->iommu_type == VFIO_SPAPR_TCE_v2_IOMMU;
+	int ret;
+
+	c->spapr = true;
+	if (!v2) {
+		ret = VFC_IOCTL(c->name, c->fd, VFIO_IOMMU_ENABLE, 0);
+		if (ret) {
+			error_setg_errno(errp, -ret, "failed to enable container");
+			return false;
+		}
+	} else {
+		c->prereg_as = system_memory ? system_memory : c->as;
+		c->prereg_listener.region_add = prereg_region_add;
+		c->prereg_listener.region_del = prereg_region_del;
+		c->prereg_listener.opaque = c;
+		if (!gmem_listener_register(&c->prereg_listener, c->prereg_as, errp)) {
+			error_prepend(errp, "RAM memory listener: ");
+			return false;
+		}
+		c->prereg_registered = true;
+		if (c->error) {
+			error_setg_errno(errp, -c->error,
+					 "RAM memory listener initialization failed");
+			return false;
+		}
+	}
+	ret = VFC_IOCTL(c->name, c->fd, VFIO_IOMMU_SPAPR_TCE_GET_INFO, &info);
+	if (ret) {
+		error_setg_errno(errp, -ret, "VFIO_IOMMU_SPAPR_TCE_GET_INFO failed");
+		return false;
+	}
+	c->dma32_start = info.dma32_window_start;
+	c->dma32_size = info.dma32_window_size;
+	if (v2) {
+		c->pgsizes = info.ddw.pgsizes;
+		c->max_windows = info.ddw.max_dynamic_windows_supported;
+		c->ddw_levels = info.ddw.levels;
+		/*
+		 * A new container has a default window; remove it so that the
+		 * listener creates and removes every window as the guest does.
+		 */
+		if (spapr_remove_window(c, info.dma32_window_start)) {
+			error_setg(errp, "failed to remove existing window");
+			return false;
+		}
+	} else {
+		c->pgsizes = 0x1000;	/* the default table has 4 KiB pages */
+		hostwin_add(c, info.dma32_window_start,
+			    info.dma32_window_start + info.dma32_window_size - 1, 0x1000);
+	}
+	return true;
+}
+
+/* ------------------------------------------------------------------ */
+/* EEH                                                                  */
+
+VfcContainer *vfc_container_of_as(GAddressSpace *as)
+{
+	VfcContainer *c, *found = NULL;
+
+	for (c = container_list; c; c = c->next) {
+		if (c->as != as)
+			continue;
+		if (found)
+			return NULL;	/* several: no way to keep them in step */
+		found = c;
+	}
+	return found;
+}
+
+bool vfc_eeh_as_ok(GAddressSpace *as)
+{
+	VfcContainer *c = vfc_container_of_as(as);
+
+	return c && c->groups && !c->groups->container_next;
+}
+
+int vfc_eeh_as_op(GAddressSpace *as, uint32_t op, const VfcEehErr *err)
+{
+	struct vfio_eeh_pe_op pe_op = { .argsz = sizeof(pe_op), .op = op };
+	VfcContainer *c = vfc_container_of_as(as);
+	int ret;
+
+	if (!c) {
+		vfc_warn("vfio/eeh: No container to operate on");
+		return -ENODEV;
+	}
+	if (err) {
+		pe_op.err.type = err->type;
+		pe_op.err.func = err->func;
+		pe_op.err.addr = err->addr;
+		pe_op.err.mask = err->mask;
+	}
+	ret = VFC_IOCTL(c->name, c->fd, VFIO_EEH_PE_OP, &pe_op);
+	if (ret < 0)
+		vfc_warn("vfio/eeh: EEH_PE_OP 0x%x failed: %s", op, strerror(-ret));
+	return ret;
 }
 
 /* ------------------------------------------------------------------ */
@@ -282,6 +729,11 @@ static const char *iommu_type_name(unsigned long type)
 		if (iommu_types[i].type == type)
 			return iommu_types[i].name;
 	return "?";
+}
+
+const char *vfc_container_iommu_name(const VfcContainer *c)
+{
+	return iommu_type_name(c->iommu_type);
 }
 
 /* VFIO_IOMMU_GET_INFO with the argsz retry; the caps we use. */
@@ -345,6 +797,17 @@ static void container_free(VfcContainer *c)
 		gmem_listener_unregister(&c->listener);
 		c->listener_registered = false;
 	}
+	if (c->prereg_registered) {
+		gmem_listener_unregister(&c->prereg_listener);
+		c->prereg_registered = false;
+	}
+	while (c->giommus) {
+		VfcGuestIommu *g = c->giommus;
+
+		gmem_iommu_unregister_notifier(&g->n);
+		c->giommus = g->next;
+		free(g);
+	}
 	for (pp = &container_list; *pp; pp = &(*pp)->next) {
 		if (*pp == c) {
 			*pp = c->next;
@@ -403,29 +866,34 @@ static bool connect_container(VfcGroup *group, GAddressSpace *as, Error **errp)
 	}
 	if (!get_iommu_type(fd, c->name, &c->iommu_type, errp))
 		goto fail;
-	if (c->iommu_type == VFIO_SPAPR_TCE_v2_IOMMU ||
-	    c->iommu_type == VFIO_SPAPR_TCE_IOMMU) {
-		/* Probe and report; the sPAPR path is its own issue. */
-		error_setg(errp, "IOMMU model %s (type %lu) is not supported yet",
-			   iommu_type_name(c->iommu_type), c->iommu_type);
-		goto fail;
-	}
 	ret = VFC_IOCTL(who, group->fd, VFIO_GROUP_SET_CONTAINER, &fd);
 	if (ret) {
 		error_setg_errno(errp, -ret, "failed to set group container");
 		goto fail;
 	}
 	ret = VFC_IOCTL(c->name, fd, VFIO_SET_IOMMU, (uintptr_t)c->iommu_type);
+	/* sPAPR: a host refusing v2 may still take v1. */
+	if (ret && c->iommu_type == VFIO_SPAPR_TCE_v2_IOMMU) {
+		c->iommu_type = VFIO_SPAPR_TCE_IOMMU;
+		ret = VFC_IOCTL(c->name, fd, VFIO_SET_IOMMU, (uintptr_t)c->iommu_type);
+	}
 	if (ret) {
 		error_setg_errno(errp, -ret, "failed to set iommu for container");
 		VFC_IOCTL(who, group->fd, VFIO_GROUP_UNSET_CONTAINER, &fd);
 		goto fail;
 	}
-	container_get_info(c);
 
 	c->next = container_list;
 	container_list = c;
 	container_add_group(c, group);
+
+	if (c->iommu_type == VFIO_SPAPR_TCE_v2_IOMMU ||
+	    c->iommu_type == VFIO_SPAPR_TCE_IOMMU) {
+		if (!spapr_setup(c, errp))
+			goto fail_attached;
+	} else {
+		container_get_info(c);
+	}
 
 	/* Replay every RAM section of the address space as MAP_DMA. */
 	c->listener.region_add = listener_region_add;
@@ -447,6 +915,10 @@ fail_attached:
 	if (c->listener_registered) {
 		gmem_listener_unregister(&c->listener);
 		c->listener_registered = false;
+	}
+	if (c->prereg_registered) {
+		gmem_listener_unregister(&c->prereg_listener);
+		c->prereg_registered = false;
 	}
 	VFC_IOCTL(who, group->fd, VFIO_GROUP_UNSET_CONTAINER, &c->fd);
 	group->container = NULL;
@@ -476,6 +948,10 @@ static void disconnect_container(VfcGroup *group)
 	if (c->groups == group && !group->container_next && c->listener_registered) {
 		gmem_listener_unregister(&c->listener);
 		c->listener_registered = false;
+	}
+	if (c->groups == group && !group->container_next && c->prereg_registered) {
+		gmem_listener_unregister(&c->prereg_listener);
+		c->prereg_registered = false;
 	}
 	ret = VFC_IOCTL(who, group->fd, VFIO_GROUP_UNSET_CONTAINER, &c->fd);
 	if (ret)

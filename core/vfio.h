@@ -60,12 +60,41 @@ struct VfcGroup {
 	VfcGroup *container_next;	/* container->groups */
 };
 
+/* A DMA window of the host IOMMU (QEMU's VFIOHostDMAWindow). */
+typedef struct VfcHostWin {
+	uint64_t min_iova, max_iova;	/* inclusive */
+	uint64_t pgsizes;
+} VfcHostWin;
+
+#define VFC_MAX_HOSTWINS 4
+
+/* A guest IOMMU region the container follows (QEMU's VFIOGuestIOMMU). */
+typedef struct VfcGuestIommu {
+	VfcContainer *container;
+	GMemRegion *iommu;
+	uint64_t iommu_offset;	/* address space offset - region offset */
+	GIommuNotifier n;
+	struct VfcGuestIommu *next;
+} VfcGuestIommu;
+
 struct VfcContainer {
 	char name[32];		/* "container<N>" for traces and messages */
 	int fd;
 	GAddressSpace *as;
-	unsigned long iommu_type;	/* VFIO_TYPE1v2_IOMMU, VFIO_TYPE1_IOMMU */
+	unsigned long iommu_type;	/* VFIO_TYPE1v2_IOMMU, VFIO_TYPE1_IOMMU,
+					   VFIO_SPAPR_TCE_v2_IOMMU, VFIO_SPAPR_TCE_IOMMU */
 	uint64_t pgsizes;		/* IOVA page sizes (GET_INFO) */
+	/* sPAPR TCE (seed 5.1.1.3, 8.1) */
+	bool spapr;			/* either sPAPR type */
+	uint64_t dma32_start, dma32_size;	/* SPAPR_TCE_GET_INFO */
+	uint32_t max_windows, ddw_levels;	/* v2 with DDW */
+	VfcHostWin hostwins[VFC_MAX_HOSTWINS];
+	unsigned nhostwins;
+	VfcGuestIommu *giommus;
+	GMemListener prereg_listener;	/* v2: guest RAM pre-registration */
+	GAddressSpace *prereg_as;
+	bool prereg_registered;
+	unsigned nr_prereg;		/* regions registered */
 	unsigned dma_max_mappings;	/* DMA_AVAIL cap, 65535 without */
 	GMemListener listener;
 	bool listener_registered;
@@ -131,6 +160,36 @@ void vfc_reset_handler(void);
 int vfc_dma_map(VfcContainer *c, uint64_t iova, uint64_t size, void *vaddr,
 		bool readonly);
 int vfc_dma_unmap(VfcContainer *c, uint64_t iova, uint64_t size);
+
+/* ---- sPAPR (seed 5.1.1.3, 8.1) ---- */
+
+/*
+ * The guest's system memory (QEMU's address_space_memory): a sPAPR TCE v2
+ * container pre-registers the RAM of this space (REGISTER_MEMORY) before
+ * any mapping.  NULL (the default): the container's own address space.
+ */
+void vfc_set_system_memory(GAddressSpace *as);
+
+/*
+ * EEH (QEMU's vfio_eeh_as_ok / vfio_eeh_as_op): as must have exactly one
+ * container, with exactly one group (the kernel applies a PE operation to
+ * every group of a container without keeping them in step).
+ */
+bool vfc_eeh_as_ok(GAddressSpace *as);
+typedef struct VfcEehErr {
+	uint32_t type, func;
+	uint64_t addr, mask;
+} VfcEehErr;
+/*
+ * VFIO_EEH_PE_OP op (VFIO_EEH_PE_*; err for INJECT_ERR, else NULL) on the
+ * container of as.  The ioctl's result (GET_STATE: the state) or -errno;
+ * -ENODEV when as has no single container.  Failures are also warned.
+ */
+int vfc_eeh_as_op(GAddressSpace *as, uint32_t op, const VfcEehErr *err);
+/* "Type1v2", "Type1", "sPAPR TCE v2", "sPAPR TCE". */
+const char *vfc_container_iommu_name(const VfcContainer *c);
+/* The container following as (NULL: none or several). */
+VfcContainer *vfc_container_of_as(GAddressSpace *as);
 
 /* ---- devices (seed 5.2) ---- */
 

@@ -42,6 +42,7 @@ typedef struct Options {
 	unsigned ndevs;
 	FvPlatform platform;
 	bool platform_given;	/* --platform: overrides the topology's */
+	unsigned tce;		/* pseries: FV_SPAPR_TCE_* (0: not given: both) */
 	const char *topology;	/* --topology FILE */
 	const char *trace;	/* --trace FILE */
 	bool advertise_mmap;	/* --advertise-mmap */
@@ -66,8 +67,11 @@ static void usage(FILE *f)
 		"                      add a device of MODEL at BDF ([DDDD:]BB:DD.F, hex)\n"
 		"                      in IOMMU group N (default: a group of its own,\n"
 		"                      numbered from %d up); key=val pairs go to the model\n"
-		"  --platform x86      the host platform (x86 only for now); overrides the\n"
-		"                      topology file's\n"
+		"  --platform x86|pseries[,tce=v1|v2|both]\n"
+		"                      the host platform: x86 (type1 IOMMU, the default)\n"
+		"                      or POWER (sPAPR TCE IOMMU v1/v2 and EEH; tce= says\n"
+		"                      which versions it offers, default both); overrides\n"
+		"                      the topology file's\n"
 		"  --topology FILE     devices, groups, platform and fault rules from FILE\n"
 		"                      (docs/fakevfio.md); --device adds devices after them\n"
 		"  --trace FILE        log every VFIO operation to FILE ('-': stderr);\n"
@@ -176,9 +180,16 @@ static int parse_run(int argc, char **argv, Options *o, Error **errp)
 			if (!strcmp(v, "x86")) {
 				o->platform = FV_PLATFORM_X86;
 				o->platform_given = true;
-			} else if (!strcmp(v, "pseries")) {
-				error_setg(errp, "--platform pseries: not yet supported");
-				return -1;
+			} else if (!strcmp(v, "pseries") || !strncmp(v, "pseries,", 8)) {
+				o->platform = FV_PLATFORM_PSERIES;
+				o->platform_given = true;
+				o->tce = 0;
+				if (v[7] && (strncmp(v + 8, "tce=", 4) ||
+					     !(o->tce = fv_spapr_tce_parse(v + 12)))) {
+					error_setg(errp, "--platform '%s': expected pseries,tce=v1|v2|both",
+						   v);
+					return -1;
+				}
 			} else {
 				error_setg(errp, "--platform '%s': unknown platform (x86 or pseries)", v);
 				return -1;
@@ -225,13 +236,11 @@ static FvMachine *build_machine(Options *o, FvTopology *topo, Error **errp)
 	if (o->topology && !fv_topology_load(topo, o->topology, errp))
 		return NULL;
 	if (!o->platform_given && topo->has_platform) {
-		if (topo->platform == FV_PLATFORM_PSERIES) {
-			error_setg(errp, "%s:%u:%u: platform pseries: not yet supported",
-				   topo->file, topo->platform_line, topo->platform_col);
-			return NULL;
-		}
 		platform = topo->platform;
+		o->tce = topo->tce;
 	}
+	if (!o->tce)
+		o->tce = FV_SPAPR_TCE_BOTH;
 	m = fv_machine_new(platform);
 	if (!m) {
 		error_setg(errp, "out of memory");
@@ -320,6 +329,30 @@ static int control_setup(FvControl *control, Error **errp)
 	return dir;
 }
 
+/* The trace's header: the machine, with each device's model parameters. */
+static bool trace_header(FvOptrace *trace, const FvMachine *m, const Options *o,
+			 const FvTopology *topo, Error **errp)
+{
+	const char **params = calloc(m->ndevs ? m->ndevs : 1, sizeof(*params));
+
+	if (!params) {
+		error_setg(errp, "out of memory");
+		return false;
+	}
+	for (unsigned i = 0; i < m->ndevs; i++) {
+		const FvTopoDevice *td = fv_topology_find(topo, m->devs[i]->bdf);
+
+		if (td)
+			params[i] = td->spec.params;
+		for (unsigned j = 0; !td && j < o->ndevs; j++)
+			if (!strcmp(o->devs[j].bdf, m->devs[i]->bdf))
+				params[i] = o->devs[j].params;
+	}
+	fv_optrace_header(trace, m, params);
+	free(params);
+	return true;
+}
+
 /* Build the machine, mount the fake, run CMD.  Returns the exit status. */
 static int run(Options *o)
 {
@@ -365,6 +398,8 @@ static int run(Options *o)
 	trace_path = o->trace ? o->trace : getenv("FAKEVFIO_TRACE");
 	if (trace_path && *trace_path && !(trace = fv_optrace_open(trace_path, &err)))
 		goto out;
+	if (trace && !trace_header(trace, m, o, &topo, &err))
+		goto out;
 	/* It is fakevfio's, not CMD's (a nested run would write to it too). */
 	unsetenv("FAKEVFIO_TRACE");
 	control = fv_control_new(&(FvControlConfig){ .machine = m, .events = events,
@@ -377,6 +412,13 @@ static int run(Options *o)
 	fv_vfio_set_events(vfio, &(FvVfioEvents){ .dma_fault = log_dma_fault, .irq = log_irq,
 						  .reset = log_reset, .opaque = events });
 	fv_vfio_set_observers(vfio, trace, faults);
+	if (m->platform == FV_PLATFORM_PSERIES) {
+		FvSpaprConfig spapr;
+
+		fv_spapr_config_init(&spapr);
+		spapr.tce = o->tce;
+		fv_vfio_set_spapr_config(vfio, &spapr);
+	}
 	fv_vfio_set_vdev_config(vfio, &(FvVdevConfig){
 		.advertise_mmap = o->advertise_mmap || topo.advertise_mmap });
 	fv_control_set_ops(control, &(FvControlOps){ .dump_device = dump_device,

@@ -13,6 +13,7 @@
 
 #include <linux/vfio.h>
 
+#include "common/crc32.h"
 #include "optrace.h"
 
 struct FvOptrace {
@@ -210,7 +211,7 @@ static void decode_container(Buf *b, unsigned cmd, bool spapr, const FvUser *u,
 			return;
 		case VFIO_EEH_PE_OP:
 			if (arg_read(b, u, arg, &a.eeh, 12))
-				put(b, " argsz=%" PRIu32 " flags=0x%" PRIx32 " op=%" PRIu32,
+				put(b, " argsz=%" PRIu32 " flags=0x%" PRIx32 " pe_op=%" PRIu32,
 				    a.eeh.argsz, a.eeh.flags, a.eeh.op);
 			return;
 		}
@@ -354,6 +355,91 @@ void fv_optrace_decode(const FvOp *op, const FvUser *u, uint64_t arg,
 	/* Drop the leading space. */
 	if (buf[0] == ' ')
 		memmove(buf, buf + 1, strlen(buf));
+}
+
+static void write_line(FvOptrace *t, const char *line, size_t len);
+
+/* ---- data of region accesses ------------------------------------------ */
+
+size_t fv_optrace_format_data(char *out, size_t outlen, const void *buf, size_t len)
+{
+	static const char hex[] = "0123456789abcdef";
+	const unsigned char *p = buf;
+	Buf b = { out, outlen, 0 };
+
+	if (!outlen)
+		return 0;
+	out[0] = '\0';
+	if (!len)
+		return 0;
+	if (len > FV_OPTRACE_DATA_MAX) {
+		put(&b, " crc32=0x%08x", (unsigned)crc32_update(0, buf, len));
+		return b.used;
+	}
+	put(&b, " data=");
+	for (size_t i = 0; i < len && b.used + 2 < outlen; i++) {
+		out[b.used++] = hex[p[i] >> 4];
+		out[b.used++] = hex[p[i] & 15];
+	}
+	out[b.used] = '\0';
+	return b.used;
+}
+
+void fv_optrace_data(FvOptraceCall *c, const void *buf, size_t len)
+{
+	size_t used;
+
+	if (!c->on || !len)
+		return;
+	used = strlen(c->args);
+	fv_optrace_format_data(c->args + used, sizeof(c->args) - used, buf, len);
+	if (c->args[0] == ' ')
+		memmove(c->args, c->args + 1, strlen(c->args));
+}
+
+/* ---- the header ------------------------------------------------------- */
+
+char *fv_optrace_header_text(const FvMachine *m, const char *const *params)
+{
+	size_t len = 128;
+	char *out;
+	Buf b;
+
+	for (unsigned i = 0; i < m->ndevs; i++)
+		len += 128 + strlen(m->devs[i]->model) +
+		       3 * (params && params[i] ? strlen(params[i]) : 0);
+	out = malloc(len);
+	if (!out)
+		return NULL;
+	b = (Buf){ out, len, 0 };
+	out[0] = '\0';
+	put(&b, "# fakevfio trace v1\n");
+	for (unsigned i = 0; i < m->ndevs; i++) {
+		const FvDevice *d = m->devs[i];
+
+		put(&b, "# device bdf=%s model=", d->bdf);
+		put_escaped(&b, d->model, len);
+		put(&b, " group=%d driver=", d->group ? d->group->id : d->want_group);
+		put_escaped(&b, d->driver[0] ? d->driver : FV_DRIVER_VFIO_PCI, len);
+		put(&b, " params=");
+		if (params && params[i])
+			put_escaped(&b, params[i], len);
+		put(&b, "\n");
+	}
+	put(&b, "# platform %s\n", m->platform == FV_PLATFORM_PSERIES ? "pseries" : "x86");
+	return out;
+}
+
+void fv_optrace_header(FvOptrace *t, const FvMachine *m, const char *const *params)
+{
+	char *text;
+
+	if (!t)
+		return;
+	text = fv_optrace_header_text(m, params);
+	if (text)
+		write_line(t, text, strlen(text));
+	free(text);
 }
 
 /* ---- lines ------------------------------------------------------------ */

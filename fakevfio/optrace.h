@@ -39,6 +39,8 @@
 enum {
 	FV_OPTRACE_ARGS_MAX = 384,	/* decoded arguments of one operation */
 	FV_OPTRACE_LINE_MAX = 640,	/* one whole line */
+	/* Region accesses up to this many bytes show data=HEX, longer crc32= */
+	FV_OPTRACE_DATA_MAX = 64,
 };
 
 typedef struct FvOptrace FvOptrace;
@@ -73,6 +75,32 @@ void fv_optrace_begin(FvOptrace *t, FvOptraceCall *c, const FvOp *op,
  * that fv_faults_check made it fail.  Writes the line.
  */
 void fv_optrace_end(FvOptrace *t, FvOptraceCall *c, long ret, bool injected);
+
+/*
+ * The bytes of a region access, between begin and end: " data=HEX" (the
+ * bytes in memory order, for at most FV_OPTRACE_DATA_MAX bytes) or
+ * " crc32=0x%08x" (zlib's CRC-32, for longer ones) is appended to the
+ * arguments.  A read passes what it returned (when ret > 0), a write what
+ * it was given.  Nothing for len 0 or a call that is off.
+ */
+void fv_optrace_data(FvOptraceCall *c, const void *buf, size_t len);
+/* The same text into out (for the tests); returns its length. */
+size_t fv_optrace_format_data(char *out, size_t outlen, const void *buf, size_t len);
+
+/*
+ * The header that describes the machine, written once right after the
+ * trace is opened (consumers skip lines starting with '#'):
+ *
+ *   # fakevfio trace v1
+ *   # device bdf=0000:03:00.0 model=dma-test group=100 driver=vfio-pci params=k=v,k=v
+ *   # platform x86
+ *
+ * params[i] (may be NULL: none) are the model parameters of m->devs[i],
+ * escaped like names (bytes outside '!'..'~', '%' and '"' as %XX).
+ * fv_optrace_header_text returns the text (malloc'ed; NULL: no memory).
+ */
+char *fv_optrace_header_text(const FvMachine *m, const char *const *params);
+void fv_optrace_header(FvOptrace *t, const FvMachine *m, const char *const *params);
 
 /*
  * A whole operation already decoded (args: "key=val ..." or NULL), which

@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "spapr.h"
 #include "topology.h"
 
 /* One word of a line: its text (quotes removed) and where it is. */
@@ -139,9 +140,25 @@ static bool parse_platform(FvTopology *t, const Line *l, Error **errp)
 			   w->text);
 		return false;
 	}
-	if (l->n > 2) {
-		line_error(errp, l, l->w[2].col, "unexpected '%s' after the platform",
-			   l->w[2].text);
+	/* pseries: tce=v1|v2|both, the sPAPR IOMMU types the host offers. */
+	if (l->n > 2 && t->platform == FV_PLATFORM_PSERIES &&
+	    !strncmp(l->w[2].text, "tce=", 4)) {
+		t->tce = fv_spapr_tce_parse(l->w[2].text + 4);
+		if (!t->tce) {
+			line_error(errp, l, l->w[2].col + 4,
+				   "bad tce '%s' (expected v1, v2 or both)", l->w[2].text + 4);
+			return false;
+		}
+		t->tce_col = l->w[2].col;
+		if (l->n > 3) {
+			line_error(errp, l, l->w[3].col, "unexpected '%s' after tce=",
+				   l->w[3].text);
+			return false;
+		}
+	} else if (l->n > 2) {
+		line_error(errp, l, l->w[2].col, "unexpected '%s' after the platform%s",
+			   l->w[2].text, t->platform == FV_PLATFORM_PSERIES ?
+			   " (expected tce=v1|v2|both)" : "");
 		return false;
 	}
 	t->has_platform = true;

@@ -5,7 +5,7 @@
  * files"):
  *
  *   # comment
- *   platform x86|pseries
+ *   platform x86|pseries [tce=v1|v2|both]
  *   device MODEL BDF [group=N] [driver=vfio-pci|NAME] [KEY=VALUE...]
  *   fault OPERATION [MATCH...] errno=E [count=N] [after=M]
  *   advertise-mmap
@@ -46,6 +46,8 @@ typedef struct FvTopology {
 	bool has_platform;
 	FvPlatform platform;
 	unsigned platform_line, platform_col;	/* of the platform's name */
+	/* pseries: FV_SPAPR_TCE_* from tce= (0: not given, both). */
+	unsigned tce, tce_col;
 	FvTopoDevice *devs;		/* in file order */
 	unsigned ndevs;
 	FvTopoFault *faults;		/* in file order */

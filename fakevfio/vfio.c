@@ -25,6 +25,9 @@
  *    finds the group busy while a close of it (or of one of its device fds)
  *    is in flight waits up to FV_VFIO_RELEASE_WAIT_MS for the release, as
  *    the kernel's synchronous release would have freed it.
+ *  - pseries: a PE frozen by EEH (spapr.h) makes reads of the BARs, the ROM
+ *    and the config region return all-ones after the device answered them
+ *    (so offsets are still checked) and drops writes to them unchecked.
  *  - Callers outside fakevfio's mount namespace get EPERM (vfio.h): the
  *    kernel has no such rule, but a FUSE server must not act on the memory
  *    and fds of processes it did not launch.
@@ -53,6 +56,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/pci_regs.h>
 #include <linux/vfio.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -64,6 +68,7 @@
 #include <unistd.h>
 
 #include "evloop.h"
+#include "spapr.h"
 #include "vfio.h"
 
 enum {
@@ -84,7 +89,7 @@ typedef struct FvVfioDev FvVfioDev;
 typedef struct FvIommuDriver {
 	const char *name;
 	bool spapr;		/* a sPAPR TCE IOMMU (how its ioctls are named) */
-	long (*check_extension)(void *iommu, unsigned long ext);
+	long (*check_extension)(FvVfio *v, void *iommu, unsigned long ext);
 	/* NULL with *err (negative errno). */
 	void *(*open)(FvVfio *v, unsigned long type, int *err);
 	int (*attach_group)(void *iommu, FvVfioGroup *vg);
@@ -118,6 +123,7 @@ struct FvVfioGroup {
 	_Atomic(FvContainer *) container;
 	unsigned container_users;	/* 1 + open device fds, when attached */
 	FvVfioGroup *c_next;		/* in container->groups */
+	FvSpaprPe pe;			/* pseries: the group's EEH state */
 };
 
 /* Per device state: the kernel's struct vfio_device. */
@@ -155,6 +161,7 @@ struct FvVfio {
 	FvVdevHost host;
 	FvVdevConfig vdev_cfg;
 	FvType1Config type1_cfg;
+	FvSpaprConfig spapr_cfg;
 	FvVfioEvents events;
 	FvOptrace *trace;		/* NULL: off */
 	FvFaults *faults;		/* NULL: none */
@@ -168,8 +175,9 @@ struct FvVfio {
 
 /* ---- IOMMU drivers ------------------------------------------------------ */
 
-static long type1_check_extension(void *iommu, unsigned long ext)
+static long type1_check_extension(FvVfio *v, void *iommu, unsigned long ext)
 {
+	(void)v;
 	return fv_type1_check_extension(iommu, ext);
 }
 
@@ -237,9 +245,69 @@ static const FvIommuDriver type1_driver = {
 	.foreach_mapping = type1_foreach_mapping,
 };
 
+/* sPAPR TCE (spapr.c): the pseries host's driver. */
+static long spapr_check_extension(FvVfio *v, void *iommu, unsigned long ext)
+{
+	(void)iommu;
+	/* The container's answer is the host's (tce_iommu_ioctl's switch). */
+	return fv_spapr_check_extension(&v->spapr_cfg, ext);
+}
+
+static void *spapr_open(FvVfio *v, unsigned long type, int *err)
+{
+	return fv_spapr_new(type, &v->spapr_cfg, err);
+}
+
+static int spapr_attach_group(void *iommu, FvVfioGroup *vg)
+{
+	return fv_spapr_attach_group(iommu, vg->g->id);
+}
+
+static void spapr_detach_group(void *iommu, FvVfioGroup *vg)
+{
+	fv_spapr_detach_group(iommu, vg->g->id);
+	/* The PE goes back to the host, which thaws it (eeh_pe_change_owner). */
+	atomic_store(&vg->pe.state, 0);
+}
+
+static long spapr_ioctl(void *iommu, const FvUser *u, unsigned int cmd, uint64_t arg)
+{
+	return fv_spapr_ioctl(iommu, u, cmd, arg);
+}
+
+static int spapr_dma(void *iommu, uint64_t iova, void *buf, size_t len, bool write)
+{
+	return fv_spapr_dma(iommu, iova, buf, len, write);
+}
+
+static void spapr_release(void *iommu)
+{
+	fv_spapr_free(iommu);
+}
+
+static void spapr_foreach_mapping(void *iommu,
+				  bool (*fn)(void *opaque, const FvType1Mapping *m),
+				  void *opaque)
+{
+	fv_spapr_foreach(iommu, fn, opaque);
+}
+
+static const FvIommuDriver spapr_driver = {
+	.name = "iommu-vfio-powerpc",
+	.spapr = true,
+	.check_extension = spapr_check_extension,
+	.open = spapr_open,
+	.attach_group = spapr_attach_group,
+	.detach_group = spapr_detach_group,
+	.ioctl = spapr_ioctl,
+	.dma = spapr_dma,
+	.release = spapr_release,
+	.foreach_mapping = spapr_foreach_mapping,
+};
+
 /* The registered drivers, in registration order, per platform. */
 static const FvIommuDriver *const drivers_x86[] = { &type1_driver, NULL };
-static const FvIommuDriver *const drivers_pseries[] = { NULL };	/* sPAPR TCE: to come */
+static const FvIommuDriver *const drivers_pseries[] = { &spapr_driver, NULL };
 
 /* ---- lookups ------------------------------------------------------------- */
 
@@ -328,6 +396,9 @@ static int host_dma(void *opaque, FvDevice *dev, uint64_t iova, void *buf,
 
 	if (!c)
 		return ret;
+	/* A PE that EEH froze: its DMA stops at the PHB. */
+	if (fv_spapr_pe_dma_frozen(&vg->pe))
+		return -EIO;
 	pthread_mutex_lock(&c->lock);
 	if (c->driver)
 		ret = c->driver->dma(c->iommu, iova, buf, len, write);
@@ -401,6 +472,7 @@ FvVfio *fv_vfio_new(FvMachine *m, Error **errp)
 	v->drivers = m->platform == FV_PLATFORM_X86 ? drivers_x86 : drivers_pseries;
 	v->next_container = 1;
 	fv_type1_config_init(&v->type1_cfg);
+	fv_spapr_config_init(&v->spapr_cfg);
 	for (unsigned i = 0; i < m->ngroups; i++) {
 		v->groups[i].g = m->groups[i];
 		atomic_init(&v->groups[i].container, NULL);
@@ -487,6 +559,13 @@ void fv_vfio_set_type1_config(FvVfio *v, const FvType1Config *cfg)
 {
 	pthread_mutex_lock(&v->lock);
 	v->type1_cfg = *cfg;
+	pthread_mutex_unlock(&v->lock);
+}
+
+void fv_vfio_set_spapr_config(FvVfio *v, const FvSpaprConfig *cfg)
+{
+	pthread_mutex_lock(&v->lock);
+	v->spapr_cfg = *cfg;
 	pthread_mutex_unlock(&v->lock);
 }
 
@@ -896,11 +975,11 @@ static long container_check_extension(FvVfio *v, FvContainer *c, unsigned long e
 
 	pthread_mutex_lock(&c->lock);
 	if (c->driver) {
-		ret = c->driver->check_extension(c->iommu, ext);
+		ret = c->driver->check_extension(v, c->iommu, ext);
 	} else {
 		/* Poll the registered drivers; the first positive answer wins. */
 		for (unsigned i = 0; v->drivers[i]; i++) {
-			ret = v->drivers[i]->check_extension(NULL, ext);
+			ret = v->drivers[i]->check_extension(v, NULL, ext);
 			if (ret > 0)
 				break;
 		}
@@ -943,7 +1022,7 @@ static long container_set_iommu(FvVfio *v, FvContainer *c, unsigned long arg)
 		int err = 0;
 		void *iommu;
 
-		if (drv->check_extension(NULL, arg) <= 0)
+		if (drv->check_extension(v, NULL, arg) <= 0)
 			continue;
 		iommu = drv->open(v, arg, &err);
 		if (!iommu) {
@@ -965,6 +1044,76 @@ out:
 	return ret;
 }
 
+/* ---- EEH (vfio_spapr_eeh.c): the PE operations reach the devices ---------- */
+
+typedef struct PeCtx {
+	FvVfio *v;
+	FvVfioGroup *vg;
+} PeCtx;
+
+/* A PE reset: every function of the group, as the PHB resets them. */
+static void pe_reset(void *opaque, bool fundamental)
+{
+	PeCtx *p = opaque;
+
+	for (unsigned i = 0; i < p->vg->g->ndevs; i++) {
+		FvDevice *d = p->vg->g->devs[i];
+
+		sim_device_lock(d->sim);
+		sim_device_reset(d->sim, fundamental ? SIM_RESET_POWER_ON : SIM_RESET_HOT);
+		if (p->v->events.reset)
+			p->v->events.reset(p->v->events.opaque, d, fundamental ? "fundamental" : "hot");
+		sim_device_unlock(d->sim);
+	}
+}
+
+/*
+ * The PE froze: vfio-pci's error_detected signals each device's ERR
+ * eventfd.  The fake reaches it the way the control socket's `irq BDF ERR`
+ * does: an uncorrectable internal error through the device's AER (a
+ * device without AER, or with the bit masked, signals nothing).
+ */
+static void pe_error(void *opaque)
+{
+	PeCtx *p = opaque;
+
+	for (unsigned i = 0; i < p->vg->g->ndevs; i++) {
+		FvDevice *d = p->vg->g->devs[i];
+
+		sim_device_lock(d->sim);
+		(void)sim_aer_inject(d->sim, true, PCI_ERR_UNC_INTN, NULL);
+		sim_device_unlock(d->sim);
+	}
+}
+
+/*
+ * VFIO_EEH_PE_OP: tce_iommu_ioctl's mm check, then the op on every group
+ * in turn; the first nonzero result is the answer (none: 0).  Runs with the
+ * graph lock only: the ops take device locks.
+ */
+static long container_eeh(FvVfio *v, FvContainer *c, const FvUser *u, uint64_t arg)
+{
+	long ret = -EINVAL;
+
+	pthread_mutex_lock(&v->lock);
+	pthread_mutex_lock(&c->lock);
+	if (c->driver == &spapr_driver)
+		ret = fv_spapr_mm_check(c->iommu, u);
+	pthread_mutex_unlock(&c->lock);
+	if (!ret) {
+		for (FvVfioGroup *vg = c->groups; vg; vg = vg->c_next) {
+			PeCtx p = { v, vg };
+			FvSpaprPeOps ops = { pe_reset, pe_error, &p };
+
+			ret = fv_spapr_eeh_op(&vg->pe, &v->spapr_cfg, &ops, u, arg);
+			if (ret)
+				break;
+		}
+	}
+	pthread_mutex_unlock(&v->lock);
+	return ret;
+}
+
 static long container_ioctl(FvVfio *v, FvContainer *c, const FvUser *u,
 			    unsigned int cmd, uint64_t arg)
 {
@@ -980,6 +1129,10 @@ static long container_ioctl(FvVfio *v, FvContainer *c, const FvUser *u,
 	default:
 		/* Everything else goes to the driver; none set: EINVAL. */
 		pthread_mutex_lock(&c->lock);
+		if (c->driver == &spapr_driver && cmd == VFIO_EEH_PE_OP) {
+			pthread_mutex_unlock(&c->lock);
+			return container_eeh(v, c, u, arg);
+		}
 		if (c->driver)
 			ret = c->driver->ioctl(c->iommu, u, cmd, arg);
 		pthread_mutex_unlock(&c->lock);
@@ -1320,6 +1473,17 @@ long fv_vfio_ioctl(FvVfio *v, FvVfioFile *f, const FvCaller *who,
 	return ret;
 }
 
+/*
+ * A device region that a PE frozen by EEH cuts off (pos is the device fd's
+ * offset: the region index is in bits 40 and up): the BARs, the ROM and
+ * the config space.
+ */
+static bool pe_frozen_region(const FvVfioFile *f, uint64_t pos)
+{
+	return f->kind == FV_VFIO_DEVICE && (pos >> 40) <= VFIO_PCI_CONFIG_REGION_INDEX &&
+	       fv_spapr_pe_mmio_frozen(&f->dev->vg->pe);
+}
+
 static ssize_t file_rw(FvVfio *v, FvVfioFile *f, const FvCaller *who, void *buf,
 		       size_t len, uint64_t pos, bool write)
 {
@@ -1344,8 +1508,23 @@ static ssize_t file_rw(FvVfio *v, FvVfioFile *f, const FvCaller *who, void *buf,
 		ret = injected;
 	else if (f->kind != FV_VFIO_DEVICE)
 		ret = -EINVAL;
+	else if (write && pe_frozen_region(f, pos))
+		ret = (ssize_t)len;	/* a frozen PE drops MMIO and config writes */
 	else
 		ret = fv_vdev_rw(f->dev->vd, buf, len, pos, write);
+	if (!write && ret > 0 && pe_frozen_region(f, pos))
+		memset(buf, 0xff, (size_t)ret);	/* ... and its reads return all-ones */
+	/*
+	 * The bytes of a device fd's access: what a write was given (even if
+	 * it failed: a replay needs it), what a read returned.  None for
+	 * containers and groups (no region) and for refused outsiders.
+	 */
+	if (f->kind != FV_VFIO_DEVICE || ret == -EPERM)
+		;
+	else if (write)
+		fv_optrace_data(&call, buf, len);
+	else if (ret > 0)
+		fv_optrace_data(&call, buf, (size_t)ret);
 	fv_optrace_end(v->trace, &call, ret, injected != 0);
 	return ret;
 }

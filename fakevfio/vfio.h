@@ -66,6 +66,7 @@
 #include "fakevfio.h"
 #include "faults.h"
 #include "optrace.h"
+#include "spapr.h"
 #include "type1.h"
 #include "user.h"
 #include "vdev.h"
@@ -145,6 +146,8 @@ bool fv_vfio_set_namespace(FvVfio *v, Error **errp);
 bool fv_vfio_inside(FvVfio *v, pid_t tid);
 /* The IOMMU configuration of containers made from now on (default: type1's). */
 void fv_vfio_set_type1_config(FvVfio *v, const FvType1Config *cfg);
+/* The pseries host's sPAPR TCE IOMMU and EEH (default fv_spapr_config_init). */
+void fv_vfio_set_spapr_config(FvVfio *v, const FvSpaprConfig *cfg);
 void fv_vfio_set_vdev_config(FvVfio *v, const FvVdevConfig *cfg);
 /*
  * Where fakevfio's own files are: root_fd is an O_PATH descriptor of the

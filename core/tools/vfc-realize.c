@@ -20,6 +20,17 @@
  *   --dump              the state dump again
  *   --unrealize         unrealize the first device now (later --control
  *                       lines can ask fakevfio what is still held)
+ *   --platform x86|pseries   the guest machine (pseries: a sPAPR PHB with
+ *                       TCE windows between the bus and RAM)
+ *   pseries operations (they print the H_* / RTAS return code):
+ *   --hcall H_PUT_TCE:LIOBN:IOBA:TCE   --hcall H_GET_TCE:LIOBN:IOBA
+ *   --hcall H_STUFF_TCE:LIOBN:IOBA:TCE:N
+ *   --hcall H_PUT_TCE_INDIRECT:LIOBN:IOBA:LIST:N
+ *   --ram-write GPA:LEN:VAL (little-endian)  --ram-write-be64 GPA:VAL
+ *   --bypass 0|1  --ddw-create PAGESHIFT:WINDOWSHIFT  --ddw-remove LIOBN
+ *   --ddw-reset   --eeh OP[:ARG...]  (enable, disable, thaw-io, thaw-dma,
+ *                       get-state, reset-hot, reset-fundamental,
+ *                       reset-deactivate, configure, inject:TYPE:FUNC:ADDR:MASK)
  *
  * Several BDFs are realized in order, in one machine; the operations
  * address the first.
@@ -69,6 +80,17 @@ static void usage(FILE *f)
 	      "  --dump               the state dump again\n"
 	      "  --unrealize          unrealize the first device now (later --control\n"
 	      "                       lines can ask fakevfio what is still held)\n"
+	      "  --platform x86|pseries  the guest machine (pseries: a sPAPR PHB, TCE\n"
+	      "                       window LIOBN 0x80000000 of 1 GiB, 4 KiB pages)\n"
+	      "pseries operations (print the H_* or RTAS return code):\n"
+	      "  --hcall H_PUT_TCE:LIOBN:IOBA:TCE     --hcall H_GET_TCE:LIOBN:IOBA\n"
+	      "  --hcall H_STUFF_TCE:LIOBN:IOBA:TCE:N\n"
+	      "  --hcall H_PUT_TCE_INDIRECT:LIOBN:IOBA:LIST:N\n"
+	      "  --ram-write GPA:LEN:VAL  --ram-write-be64 GPA:VAL   guest RAM stores\n"
+	      "  --bypass 0|1  --ddw-create PAGESHIFT:WINDOWSHIFT  --ddw-remove LIOBN\n"
+	      "  --ddw-reset  --eeh OP  (enable, disable, thaw-io, thaw-dma, get-state,\n"
+	      "               reset-hot, reset-fundamental, reset-deactivate, configure,\n"
+	      "               inject:TYPE:FUNC:ADDR:MASK)\n"
 	      "\n"
 	      "Exit status: 0 success, 1 realize or an operation failed (message on\n"
 	      "stderr), 2 bad usage.\n", f);
@@ -153,6 +175,102 @@ static bool control(const char *line)
 	return ok;
 }
 
+static const struct {
+	const char *name;
+	int option;
+} eeh_ops[] = {
+	{ "disable", RTAS_EEH_DISABLE }, { "enable", RTAS_EEH_ENABLE },
+	{ "thaw-io", RTAS_EEH_THAW_IO }, { "thaw-dma", RTAS_EEH_THAW_DMA },
+	{ "reset-deactivate", RTAS_SLOT_RESET_DEACTIVATE },
+	{ "reset-hot", RTAS_SLOT_RESET_HOT },
+	{ "reset-fundamental", RTAS_SLOT_RESET_FUNDAMENTAL },
+};
+
+static bool run_eeh(VfcSpaprPhb *phb, VfcPciDevice *vdev, const char *arg)
+{
+	unsigned long long v[4];
+	size_t i;
+	int ret = 0, st = -1;
+
+	if (!strncmp(arg, "inject:", 7) && parse_nums(arg + 7, v, 4)) {
+		ret = vfc_spapr_eeh_inject(phb, (uint32_t)v[0], (uint32_t)v[1], v[2], v[3]);
+	} else if (!strcmp(arg, "get-state")) {
+		ret = vfc_spapr_eeh_get_state(phb, &st);
+		printf("eeh get-state rtas=%d state=%d\n", ret, st);
+		return true;
+	} else if (!strcmp(arg, "configure")) {
+		ret = vfc_spapr_eeh_configure(phb);
+	} else {
+		for (i = 0; i < sizeof(eeh_ops) / sizeof(eeh_ops[0]); i++)
+			if (!strcmp(arg, eeh_ops[i].name))
+				break;
+		if (i == sizeof(eeh_ops) / sizeof(eeh_ops[0])) {
+			fprintf(stderr, "vfc-realize: unknown --eeh operation '%s'\n", arg);
+			return false;
+		}
+		if (!strncmp(arg, "reset-", 6))
+			ret = vfc_spapr_eeh_reset(phb, eeh_ops[i].option);
+		else
+			ret = vfc_spapr_eeh_set_option(phb, vdev ? vfc_spapr_config_addr(&vdev->pdev) : 0,
+						       eeh_ops[i].option);
+	}
+	printf("eeh %s rtas=%d\n", arg, ret);
+	return true;
+}
+
+/* pseries operations: print the hypercall's or RTAS call's return code. */
+static bool run_spapr_op(VfcMachine *m, VfcPciDevice *vdev, const Op *op)
+{
+	VfcSpaprPhb *phb = vfc_machine_phb(m);
+	unsigned long long v[5];
+	const char *a = op->arg;
+
+	if (!phb) {
+		fprintf(stderr, "vfc-realize: %s needs --platform pseries\n", op->name);
+		return false;
+	}
+	if (!strcmp(op->name, "--hcall")) {
+		long ret;
+		uint64_t tce = 0;
+
+		if (!strncmp(a, "H_PUT_TCE:", 10) && parse_nums(a + 10, v, 3))
+			ret = vfc_spapr_h_put_tce(phb, v[0], v[1], v[2]);
+		else if (!strncmp(a, "H_GET_TCE:", 10) && parse_nums(a + 10, v, 2)) {
+			ret = vfc_spapr_h_get_tce(phb, v[0], v[1], &tce);
+			printf("hcall H_GET_TCE ret=%ld tce=0x%llx\n", ret, (unsigned long long)tce);
+			return true;
+		} else if (!strncmp(a, "H_STUFF_TCE:", 12) && parse_nums(a + 12, v, 4))
+			ret = vfc_spapr_h_stuff_tce(phb, v[0], v[1], v[2], v[3]);
+		else if (!strncmp(a, "H_PUT_TCE_INDIRECT:", 19) && parse_nums(a + 19, v, 4))
+			ret = vfc_spapr_h_put_tce_indirect(phb, v[0], v[1], v[2], v[3]);
+		else {
+			fprintf(stderr, "vfc-realize: bad --hcall '%s'\n", a);
+			return false;
+		}
+		printf("hcall %.*s ret=%ld\n", (int)strcspn(a, ":"), a, ret);
+	} else if (!strcmp(op->name, "--bypass") && parse_nums(a, v, 1)) {
+		vfc_spapr_table_set_bypass(&phb->windows[0], v[0] != 0);
+		printf("bypass %llu\n", v[0]);
+	} else if (!strcmp(op->name, "--ddw-create") && parse_nums(a, v, 2)) {
+		uint32_t liobn = 0;
+		uint64_t start = 0;
+		int ret = vfc_spapr_ddw_create(phb, (unsigned)v[0], (unsigned)v[1], &liobn, &start);
+
+		printf("ddw create rtas=%d liobn=0x%x start=0x%llx\n", ret, liobn,
+		       (unsigned long long)start);
+	} else if (!strcmp(op->name, "--ddw-remove") && parse_nums(a, v, 1)) {
+		printf("ddw remove rtas=%d\n", vfc_spapr_ddw_remove(phb, v[0]));
+	} else if (!strcmp(op->name, "--ddw-reset")) {
+		printf("ddw reset rtas=%d\n", vfc_spapr_ddw_reset(phb));
+	} else if (!strcmp(op->name, "--eeh")) {
+		return run_eeh(phb, vdev, a);
+	} else {
+		fprintf(stderr, "vfc-realize: bad argument for %s: '%s'\n", op->name, a ? a : "");
+		return false;
+	}
+	return true;
+}
+
 static bool run_op(VfcMachine *m, VfcPciDevice **vdevp, const Op *op)
 {
 	VfcPciDevice *vdev = *vdevp;
@@ -200,6 +318,28 @@ static bool run_op(VfcMachine *m, VfcPciDevice **vdevp, const Op *op)
 		printf("reset\n");
 	} else if (!strcmp(op->name, "--dump")) {
 		vfc_machine_dump(m, stdout);
+	} else if (!strcmp(op->name, "--ram-write") && parse_nums(op->arg, v, 3)) {
+		uint8_t *p = vfc_machine_ram_ptr(m, v[0], v[1]);
+
+		if (!p || v[1] > 8) {
+			fprintf(stderr, "vfc-realize: --ram-write %s: not in guest RAM\n", op->arg);
+			return false;
+		}
+		for (unsigned b = 0; b < v[1]; b++)
+			p[b] = (uint8_t)(v[2] >> (8 * b));
+	} else if (!strcmp(op->name, "--ram-write-be64") && parse_nums(op->arg, v, 2)) {
+		uint8_t *p = vfc_machine_ram_ptr(m, v[0], 8);
+
+		if (!p) {
+			fprintf(stderr, "vfc-realize: --ram-write-be64 %s: not in guest RAM\n",
+				op->arg);
+			return false;
+		}
+		for (unsigned b = 0; b < 8; b++)
+			p[b] = (uint8_t)(v[1] >> (56 - 8 * b));
+	} else if (!strncmp(op->name, "--hcall", 7) || !strncmp(op->name, "--ddw", 5) ||
+		   !strcmp(op->name, "--bypass") || !strcmp(op->name, "--eeh")) {
+		return run_spapr_op(m, *vdevp, op);
 	} else {
 		fprintf(stderr, "vfc-realize: bad argument for %s: '%s'\n", op->name,
 			op->arg ? op->arg : "");
@@ -229,7 +369,7 @@ int main(int argc, char **argv)
 	for (a = 1; a < argc; a++) {
 		const char *o = argv[a];
 		bool takes = strcmp(o, "--reset") && strcmp(o, "--dump") &&
-			     strcmp(o, "--unrealize");
+			     strcmp(o, "--unrealize") && strcmp(o, "--ddw-reset");
 
 		if (!strcmp(o, "-h") || !strcmp(o, "--help")) {
 			usage(stdout);
@@ -245,7 +385,12 @@ int main(int argc, char **argv)
 			fprintf(stderr, "vfc-realize: %s needs an argument\n", o);
 			return 2;
 		}
-		if (!strcmp(o, "--property")) {
+		if (!strcmp(o, "--platform")) {
+			if (!vfc_platform_parse(argv[++a], &cfg.platform, &err)) {
+				error_report_err("vfc-realize", err);
+				return 2;
+			}
+		} else if (!strcmp(o, "--property")) {
 			if (nprops == MAX_ARGS)
 				return 2;
 			props[nprops++] = argv[++a];
@@ -264,7 +409,11 @@ int main(int argc, char **argv)
 			   !strcmp(o, "--step") || !strcmp(o, "--control") ||
 			   !strcmp(o, "--intx-route") ||
 			   !strcmp(o, "--reset") || !strcmp(o, "--dump") ||
-			   !strcmp(o, "--unrealize")) {
+			   !strcmp(o, "--unrealize") || !strcmp(o, "--hcall") ||
+			   !strcmp(o, "--ram-write") || !strcmp(o, "--ram-write-be64") ||
+			   !strcmp(o, "--bypass") || !strcmp(o, "--ddw-create") ||
+			   !strcmp(o, "--ddw-remove") || !strcmp(o, "--ddw-reset") ||
+			   !strcmp(o, "--eeh")) {
 			if (nops == MAX_ARGS)
 				return 2;
 			ops[nops].name = o;

@@ -201,7 +201,7 @@ def test_topology_parameters_and_driver(fv, tmp_path):
      "on a host driver), so it would have no /dev/vfio/100"),
     ("fault VFIO_IOMMU_MAP_DMA errno=EWHAT\n",
      "{f}:1:26: unknown errno 'EWHAT': expected a name such as EBUSY or a number 1-4095"),
-    ("platform pseries\n", "{f}:1:10: platform pseries: not yet supported"),
+    ("platform pseries tce=v9\n", "{f}:1:22: bad tce 'v9' (expected v1, v2 or both)"),
     ("device dma-test 1:0.0 file=\"x\n",
      "{f}:1:23: unterminated quote (a '\"' is missing before the end of the line)"),
     ("device\tdma-test\x01\n", "{f}:1:16: unexpected control character 0x01 (a topology "
@@ -426,8 +426,9 @@ def test_control_path_and_trace_env(fv, tmp_path):
     assert re.fullmatch(r"/proc/\d+/fd/\d+/control", env["FAKEVFIO_CONTROL"])
     # The socket's directory died with fakevfio.
     assert not os.path.exists(env["FAKEVFIO_CONTROL"])
-    # Created (truncated) even though CMD made no VFIO operation.
-    assert read(trace) == ""
+    # Created (truncated) even though CMD made no VFIO operation: only the
+    # header describing the machine (no devices here).
+    assert read(trace) == "# fakevfio trace v1\n# platform x86\n"
     # --trace wins over the environment.
     other = tmp_path / "other.log"
     status, out, err = fv.run("run", "--trace", str(other), "--", "true",
@@ -525,6 +526,12 @@ def test_trace_lines_for_ioctls(fv, tmp_path):
     trace = tmp_path / "trace.log"
     vfio_run(fv, tmp_path, 100, args=("--device", "dma-test@00:05.0", "--trace", str(trace)))
     lines = read(trace).splitlines()
+    # The header: the machine, then the operations.
+    assert lines[:3] == ["# fakevfio trace v1",
+                         "# device bdf=0000:00:05.0 model=dma-test group=100 driver=vfio-pci "
+                         "params=",
+                         "# platform x86"]
+    lines = lines[3:]
     body = [re.sub(r"^t=\d+\.\d{6} pid=\d+ (.*) us=\d+$", r"\1", l) for l in lines]
     assert all(re.fullmatch(r"t=\d+\.\d{6} pid=\d+ obj=\S+ op=\S+ .*ret=\S+( injected=1)? "
                             r"us=\d+", l) for l in lines), lines

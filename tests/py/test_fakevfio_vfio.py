@@ -804,10 +804,11 @@ def test_faults_on_device_fd(fv, tmp_path):
                    f"obj=device:{BDF} op=open flags=0x2 ret=0",
                    f"obj=group:100 op=ioctl {name} ret=5"], body
     reads = [b for b in body if " op=read " in b]
-    assert reads == [f"obj=device:{BDF} op=read region=CONFIG offset=0x0 size=2 ret=2",
+    # data=: the bytes a read returned (none when it failed).
+    assert reads == [f"obj=device:{BDF} op=read region=CONFIG offset=0x0 size=2 data=361b ret=2",
                      f"obj=device:{BDF} op=read region=CONFIG offset=0x0 size=2 ret=-ENXIO "
                      "injected=1",
-                     f"obj=device:{BDF} op=read region=CONFIG offset=0x0 size=2 ret=2"]
+                     f"obj=device:{BDF} op=read region=CONFIG offset=0x0 size=2 data=361b ret=2"]
     assert body[-4] == (f"obj=device:{BDF} op=ioctl name=VFIO_DEVICE_GET_INFO cmd=0x3b6b "
                         "argsz=20 ret=-ENOSPC injected=1"), body
     # The releases at exit come in any order.

@@ -650,6 +650,35 @@ static void test_ram_access(void **state)
 	gmem_region_destroy(&sys);
 }
 
+/* Guest RAM is aligned for IOMMU pages up to 16 MiB (sPAPR DDW). */
+static void test_ram_alignment(void **state)
+{
+	static const struct { uint64_t size, align; } rows[] = {
+		{ 64ull << 20, 16ull << 20 },	/* capped at GMEM_RAM_ALIGN */
+		{ 16ull << 20, 16ull << 20 },
+		{ 3ull << 20, 2ull << 20 },	/* the largest power of two <= size */
+		{ 0x3000, 0x2000 },
+		{ 0x100, 0x1000 },		/* at least a page */
+	};
+	Error *err = NULL;
+	unsigned i, j;
+
+	(void)state;
+	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		GMemRegion r;
+		uint8_t *p;
+
+		ok(gmem_region_init_ram(&r, "r", rows[i].size, &err), err);
+		p = gmem_region_ram_ptr(&r);
+		assert_non_null(p);
+		assert_int_equal((uintptr_t)p & (rows[i].align - 1), 0);
+		for (j = 0; j < rows[i].size; j += 4096)	/* all of it is there */
+			assert_int_equal(p[j], 0);
+		p[rows[i].size - 1] = 1;
+		gmem_region_destroy(&r);
+	}
+}
+
 static void test_mmio_split_and_unassigned(void **state)
 {
 	static const GMemOps ops4 = { .read = mmio_read, .write = mmio_write,
@@ -1004,6 +1033,7 @@ int main(void)
 		cmocka_unit_test(test_listener_sequences),
 		cmocka_unit_test(test_listener_reentrant_change),
 		cmocka_unit_test(test_ram_access),
+		cmocka_unit_test(test_ram_alignment),
 		cmocka_unit_test(test_mmio_split_and_unassigned),
 		cmocka_unit_test(test_iommu),
 		cmocka_unit_test(test_iommu_loop_and_root_cases),

@@ -6,7 +6,8 @@
  * kind of operation, the argument decoding of every ioctl from this
  * process's memory (FvUser { getpid() }) including bad pointers, and the
  * trace file: begin/end, stderr, open errors, and lines from several
- * threads that never interleave.
+ * threads that never interleave; the data of region accesses (data=,
+ * crc32=) and the machine header.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -278,7 +279,7 @@ static void test_decode_container(void **state)
 			    "argsz=40 flags=0x0 page_shift=16 window_size=0x40000000 levels=2");
 	assert_string_equal(S(VFIO_IOMMU_SPAPR_TCE_REMOVE, PTR(&remove)),
 			    "argsz=16 flags=0x0 start_addr=0x800000000000000");
-	assert_string_equal(S(VFIO_EEH_PE_OP, PTR(&eeh)), "argsz=12 flags=0x0 op=4");
+	assert_string_equal(S(VFIO_EEH_PE_OP, PTR(&eeh)), "argsz=12 flags=0x0 pe_op=4");
 	assert_string_equal(S(0x3b99, 5), "arg=0x5");
 	/* Bad pointers and no user. */
 	assert_string_equal(C(VFIO_IOMMU_MAP_DMA, 8), "arg=0x8 efault=1");
@@ -469,6 +470,133 @@ static void test_file(void **state)
 	unlink(path);
 }
 
+/* ---- data of region accesses and the header ---------------------------- */
+
+static void test_data(void **state)
+{
+	char path[] = "/tmp/fv-optrace-XXXXXX";
+	int fd = mkstemp(path);
+	uint8_t b[65];
+	char out[200], *text, *m, *line;
+	FvOptrace *t;
+	FvOptraceCall c;
+	FvOp op = { .kind = FV_OP_READ, .obj = FV_OBJ_DEVICE, .bdf = BDF, .pid = 7,
+		    .pos = (uint64_t)VFIO_PCI_CONFIG_REGION_INDEX << FV_OP_REGION_SHIFT, .count = 4 };
+	Error *err = NULL;
+
+	(void)state;
+	for (unsigned i = 0; i < sizeof(b); i++)
+		b[i] = (uint8_t)(i * 3 + 1);
+	/* Memory order, lower-case hex; up to 64 bytes. */
+	assert_int_equal(fv_optrace_format_data(out, sizeof(out), "\x25\x14\x03\x58", 4), 14);
+	assert_string_equal(out, " data=25140358");
+	assert_int_equal(fv_optrace_format_data(out, sizeof(out), b, 64), 6 + 128);
+	assert_memory_equal(out, " data=010407", 12);
+	assert_string_equal(out + 6 + 126, "be");
+	/* Longer: zlib's CRC-32 (python3 -c 'zlib.crc32(bytes(i*3+1 for i in range(65)))'). */
+	fv_optrace_format_data(out, sizeof(out), b, 65);
+	assert_string_equal(out, " crc32=0x8f151810");
+	fv_optrace_format_data(out, sizeof(out), "123456789", 9);
+	assert_string_equal(out, " data=313233343536373839");
+	assert_int_equal(fv_optrace_format_data(out, sizeof(out), b, 0), 0);
+	assert_string_equal(out, "");
+	/* A small buffer truncates at a whole byte. */
+	fv_optrace_format_data(out, 12, b, 8);
+	assert_string_equal(out, " data=0104");
+
+	assert_true(fd >= 0);
+	close(fd);
+	t = fv_optrace_open(path, &err);
+	assert_non_null(t);
+	fv_optrace_begin(t, &c, &op, NULL, 0);
+	fv_optrace_data(&c, "\x36\x1b\xf0\x11", 4);
+	fv_optrace_end(t, &c, 4, false);
+	op.kind = FV_OP_WRITE;
+	op.count = 100;
+	fv_optrace_begin(t, &c, &op, NULL, 0);
+	fv_optrace_data(&c, b, 65);
+	fv_optrace_end(t, &c, -EIO, true);
+	/* Off, or no bytes: nothing added. */
+	fv_optrace_begin(NULL, &c, &op, NULL, 0);
+	fv_optrace_data(&c, b, 4);
+	op.kind = FV_OP_CLOSE;
+	fv_optrace_begin(t, &c, &op, NULL, 0);
+	fv_optrace_data(&c, b, 0);
+	fv_optrace_end(t, &c, 0, false);
+	fv_optrace_close(t);
+
+	text = slurp(path);
+	line = text;
+	m = middle(line, strcspn(line, "\n") + 1);
+	assert_string_equal(m, "pid=7 obj=device:0000:03:00.0 op=read region=CONFIG offset=0x0 "
+			    "size=4 data=361bf011 ret=4");
+	free(m);
+	line += strcspn(line, "\n") + 1;
+	m = middle(line, strcspn(line, "\n") + 1);
+	assert_string_equal(m, "pid=7 obj=device:0000:03:00.0 op=write region=CONFIG offset=0x0 "
+			    "size=100 crc32=0x8f151810 ret=-EIO injected=1");
+	free(m);
+	line += strcspn(line, "\n") + 1;
+	m = middle(line, strcspn(line, "\n") + 1);
+	assert_string_equal(m, "pid=7 obj=device:0000:03:00.0 op=close ret=0");
+	free(m);
+	free(text);
+	unlink(path);
+}
+
+static void test_header(void **state)
+{
+	FvGroup g100 = { .id = 100 }, g7 = { .id = 7 };
+	FvDevice d0 = { .bdf = "0000:03:00.0", .model = "dma-test", .group = &g100,
+			.driver = FV_DRIVER_VFIO_PCI, .vfio_bound = true };
+	FvDevice d1 = { .bdf = "0000:04:00.1", .model = "profile", .group = &g7,
+			.driver = "e1000e" };
+	FvDevice *devs[] = { &d0, &d1 };
+	FvMachine m = { .platform = FV_PLATFORM_X86, .devs = devs, .ndevs = 2 };
+	const char *params[] = { "msix_vectors=4,device_id=0x11f1", "file=/a b/%x.prof" };
+	char path[] = "/tmp/fv-optrace-XXXXXX";
+	int fd = mkstemp(path);
+	FvOptrace *t;
+	Error *err = NULL;
+	char *text;
+
+	(void)state;
+	text = fv_optrace_header_text(&m, params);
+	assert_string_equal(text,
+			    "# fakevfio trace v1\n"
+			    "# device bdf=0000:03:00.0 model=dma-test group=100 driver=vfio-pci "
+			    "params=msix_vectors=4,device_id=0x11f1\n"
+			    "# device bdf=0000:04:00.1 model=profile group=7 driver=e1000e "
+			    "params=file=/a%20b/%25x.prof\n"
+			    "# platform x86\n");
+	free(text);
+	m.platform = FV_PLATFORM_PSERIES;
+	m.ndevs = 1;
+	text = fv_optrace_header_text(&m, NULL);
+	assert_string_equal(text,
+			    "# fakevfio trace v1\n"
+			    "# device bdf=0000:03:00.0 model=dma-test group=100 driver=vfio-pci "
+			    "params=\n"
+			    "# platform pseries\n");
+	free(text);
+	/* Into the file, first. */
+	assert_true(fd >= 0);
+	close(fd);
+	t = fv_optrace_open(path, &err);
+	assert_non_null(t);
+	fv_optrace_header(t, &m, params);
+	fv_optrace_header(NULL, &m, params);
+	fv_optrace_close(t);
+	text = slurp(path);
+	assert_string_equal(text,
+			    "# fakevfio trace v1\n"
+			    "# device bdf=0000:03:00.0 model=dma-test group=100 driver=vfio-pci "
+			    "params=msix_vectors=4,device_id=0x11f1\n"
+			    "# platform pseries\n");
+	free(text);
+	unlink(path);
+}
+
 static void test_stderr_and_errors(void **state)
 {
 	char path[] = "/tmp/fv-optrace-XXXXXX";
@@ -578,6 +706,8 @@ int main(void)
 		cmocka_unit_test(test_decode_group_device),
 		cmocka_unit_test(test_decode_rw_open),
 		cmocka_unit_test(test_file),
+		cmocka_unit_test(test_data),
+		cmocka_unit_test(test_header),
 		cmocka_unit_test(test_stderr_and_errors),
 		cmocka_unit_test(test_threads),
 	};

@@ -144,7 +144,7 @@ static void test_empty_and_platforms(void **state)
 	assert_int_equal(t.advertise_mmap_line, 3);
 	fv_topology_clear(&t);
 	assert_false(t.advertise_mmap);
-	/* pseries parses (the launcher refuses it). */
+	/* pseries parses. */
 	assert_true(parse(&t, "platform pseries\n", NULL));
 	assert_true(t.has_platform);
 	assert_int_equal(t.platform, FV_PLATFORM_PSERIES);

@@ -116,14 +116,18 @@ static void test_container(void **state)
 	fx_free(fx);
 }
 
-static void test_no_drivers(void **state)
+/* A POWER host's container polls the sPAPR driver, not type1. */
+static void test_pseries_drivers(void **state)
 {
-	Fx *fx = fx_new(FV_PLATFORM_PSERIES);	/* sPAPR TCE: not yet */
+	Fx *fx = fx_new(FV_PLATFORM_PSERIES);
 	FvVfioFile *c = open_ok(fx, FV_VFIO_CONTAINER, 0);
 
 	(void)state;
 	assert_int_equal(ioc(fx, c, VFIO_CHECK_EXTENSION, VFIO_TYPE1_IOMMU), 0);
-	assert_int_equal(ioc(fx, c, VFIO_CHECK_EXTENSION, VFIO_SPAPR_TCE_v2_IOMMU), 0);
+	assert_int_equal(ioc(fx, c, VFIO_CHECK_EXTENSION, VFIO_TYPE1v2_IOMMU), 0);
+	assert_int_equal(ioc(fx, c, VFIO_CHECK_EXTENSION, VFIO_SPAPR_TCE_IOMMU), 1);
+	assert_int_equal(ioc(fx, c, VFIO_CHECK_EXTENSION, VFIO_SPAPR_TCE_v2_IOMMU), 1);
+	assert_int_equal(ioc(fx, c, VFIO_CHECK_EXTENSION, VFIO_EEH), 1);
 	fv_vfio_release(fx->v, c);
 	fx_free(fx);
 }
@@ -702,7 +706,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_container),
-		cmocka_unit_test(test_no_drivers),
+		cmocka_unit_test(test_pseries_drivers),
 		cmocka_unit_test(test_group_open),
 		cmocka_unit_test(test_group_status),
 		cmocka_unit_test(test_set_container_fds),
