@@ -47,6 +47,8 @@ UNIT_TESTS := $(patsubst tests/unit/%.c,$(B)/tests/%,$(UNIT_SRCS))
 
 LIBCOMMON := $(B)/libcommon.a
 LIBSIM := $(B)/libsim.a
+# Empty until harness/ has sources (the unit tests link it).
+LIBHARNESS := $(if $(filter-out harness/main.c,$(wildcard harness/*.c)),$(B)/libharness.a)
 
 # ---- fakevfio (the fake kernel): library, daemon/launcher binary ----
 FAKEVFIO_SRCS := $(filter-out fakevfio/main.c,$(wildcard fakevfio/*.c))
@@ -102,10 +104,10 @@ $(B)/bin/%: $(B)/obj/sim/tools/%.o $(LIBSIM) $(LIBCOMMON)
 	@mkdir -p $(dir $@)
 	$(call say,LD,$@)$(CC) $(LDFLAGS) -o $@ $< $(LIBSIM) $(LIBCOMMON) $(LDLIBS)
 
-$(B)/tests/%: $(B)/obj/tests/unit/%.o $(call obj,$(UNIT_HELPERS)) $(LIBCORE) $(LIBFAKEVFIO) $(LIBSIM) $(LIBCOMMON)
+$(B)/tests/%: $(B)/obj/tests/unit/%.o $(call obj,$(UNIT_HELPERS)) $(LIBHARNESS) $(LIBCORE) $(LIBFAKEVFIO) $(LIBSIM) $(LIBCOMMON)
 	@mkdir -p $(dir $@)
 	$(call say,LD,$@)$(CC) $(LDFLAGS) -o $@ $< $(call obj,$(UNIT_HELPERS)) \
-		$(LIBCORE) $(LIBFAKEVFIO) $(LIBSIM) $(LIBCOMMON) -lcmocka $(FAKEVFIO_LIBS) $(LDLIBS)
+		$(LIBHARNESS) $(LIBCORE) $(LIBFAKEVFIO) $(LIBSIM) $(LIBCOMMON) -lcmocka $(FAKEVFIO_LIBS) $(LDLIBS)
 
 # ---- fakevfio: the FUSE-backed fake kernel (fakevfio/) --------------------
 # The binary: fakevfio/main.c on libfakevfio.a (defined above), libfuse3.
@@ -140,6 +142,34 @@ endif
 all: $(CLIENTS)
 # ---- end of fakevfio -------------------------------------------------------
 
+# ---- harness (the scenario runner: harness/*.c -> libharness.a, vfio-harness)
+# harness/gen-symbols.py writes the symbol table of the scenario language
+# (every integer macro of <linux/pci_regs.h> and <linux/vfio.h>, errno names)
+# from the installed headers, with this compiler.
+HARNESS_SRCS := $(filter-out harness/main.c,$(wildcard harness/*.c))
+HARNESS_GEN := $(B)/gen/harness/symbols.c
+VFIO_HARNESS := $(B)/bin/vfio-harness
+
+$(HARNESS_GEN): harness/gen-symbols.py
+	@mkdir -p $(dir $@)
+	$(call say,GEN,$@)/usr/bin/python3 harness/gen-symbols.py $(CC) $@
+
+$(B)/obj/gen/harness/symbols.o: $(HARNESS_GEN)
+	@mkdir -p $(dir $@)
+	$(call say,CC,$<)$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+
+$(LIBHARNESS): $(call obj,$(HARNESS_SRCS)) $(if $(wildcard harness/gen-symbols.py),$(B)/obj/gen/harness/symbols.o)
+	$(call say,AR,$@)rm -f $@ && ar rcs $@ $^
+
+$(VFIO_HARNESS): $(B)/obj/harness/main.o $(LIBHARNESS) $(LIBCORE) $(LIBCOMMON)
+	@mkdir -p $(dir $@)
+	$(call say,LD,$@)$(CC) $(LDFLAGS) -o $@ $< $(LIBHARNESS) $(LIBCORE) $(LIBCOMMON) $(LDLIBS)
+
+ifneq ($(wildcard harness/main.c),)
+all: $(VFIO_HARNESS)
+endif
+# ---- end of harness --------------------------------------------------------
+
 # ---- bench (benchmarks: timing lives here, never in tests) ----
 BENCH_BINS := $(B)/bin/bench/vfio-bench $(B)/bin/bench/null-fuse
 $(B)/obj/bench/%.o: CPPFLAGS += $(FUSE_CFLAGS)
@@ -156,13 +186,18 @@ all: $(BENCH_BINS)
 bench: deps all
 	$(Q)bench/run-fakevfio-bench $(B)
 	$(Q)bench/run-tce-bench $(B)
+	$(Q)bench/run-harness-bench $(B)
 
 deps:
 	$(Q)scripts/install-deps
 
-# Until the scenario harness lands: every bundled model and profile.
+# The bundled scenario suite on the simulator, plus a scenario generated
+# from a real PCI device of this machine (skipped, with the reason, when
+# there is none).
 run: deps all
-	$(Q)$(B)/bin/sim-dump --all $(patsubst %,profile:file=%,$(wildcard sim/profiles/*.profile))
+	$(Q)rm -rf $(B)/captured
+	$(Q)VFIOSIM_BUILD=$(CURDIR)/$(B) scripts/gen-captured-scenario $(B)/captured
+	$(Q)$(B)/bin/vfio-harness run -j2 scenarios/ $$(ls $(B)/captured/captured.scn 2>/dev/null)
 
 # Every unit test runs even when one fails; the target fails if any did.
 unit: deps all $(UNIT_TESTS)

@@ -1,0 +1,134 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""Write the symbol table of the scenario language (scenarios/README.md,
+"Lexical structure"): every object-like integer macro and enumerator of
+<linux/pci_regs.h> and <linux/vfio.h>, the errno names of <errno.h>, the
+PAPR hcall return codes and TCE_READ/TCE_WRITE.
+
+    gen-symbols.py CC OUT.c
+
+The macros are found with `CC -dM -E`; the table's values are the macros
+themselves, so the C compiler computes them exactly.  Macros whose value is
+not an integer constant expression (strings, sizeof, struct, casts, ...)
+are dropped: each candidate is compiled once, and those the compiler
+refuses are left out (their lines are named in its diagnostics).
+"""
+import os
+import re
+import subprocess
+import sys
+import tempfile
+
+HEADERS = ["linux/pci_regs.h", "linux/vfio.h"]
+
+# PAPR hcall return codes (PAPR; as Linux's asm/hvcall.h and QEMU's
+# include/hw/ppc/spapr.h define them) and the TCE permission bits.
+EXTRA = [
+    ("H_SUCCESS", 0), ("H_BUSY", 1), ("H_HARDWARE", -1), ("H_FUNCTION", -2),
+    ("H_PRIVILEGE", -3), ("H_PARAMETER", -4), ("H_BAD_MODE", -5),
+    ("H_PTEG_FULL", -6), ("H_NOT_FOUND", -7), ("H_RESERVED_DABR", -8),
+    ("H_NO_MEM", -9), ("H_AUTHORITY", -10), ("H_PERMISSION", -11),
+    ("H_DROPPED", -12), ("H_SOURCE_PARM", -13), ("H_DEST_PARM", -14),
+    ("H_REMOTE_PARM", -15), ("H_RESOURCE", -16), ("H_TOO_HARD", 9999),
+    ("TCE_READ", 1), ("TCE_WRITE", 2),
+]
+
+DEFINE = re.compile(r"#define ([A-Za-z_][A-Za-z0-9_]*) (.*)$")
+BAD_BODY = re.compile(r'"|\'|\bsizeof\b|\bstruct\b|\bunion\b|\{|\b__attribute|\b__u\d+\b|\b__s\d+\b|\b__le\d+\b')
+
+
+def macros(cc, source):
+    """Object-like macros that `cc -dM -E` reports for source."""
+    p = subprocess.run([cc, "-dM", "-E", "-x", "c", "-"], input=source,
+                       capture_output=True, text=True, check=False)
+    if p.returncode != 0:
+        sys.exit(f"gen-symbols: {cc} -dM -E failed:\n{p.stderr}")
+    out = {}
+    for line in p.stdout.splitlines():
+        m = DEFINE.match(line)
+        if m:
+            out[m.group(1)] = m.group(2).strip()
+    return out
+
+
+def main():
+    if len(sys.argv) != 3:
+        sys.exit("usage: gen-symbols.py CC OUT.c")
+    cc, out = sys.argv[1], sys.argv[2]
+    base = macros(cc, "")
+    inc = "".join(f"#include <{h}>\n" for h in HEADERS)
+    hdr = macros(cc, inc)
+    errno = macros(cc, "#include <errno.h>\n")
+    # Enumerators (VFIO_PCI_MSIX_IRQ_INDEX, VFIO_PCI_CONFIG_REGION_INDEX, ...)
+    p = subprocess.run([cc, "-E", "-P", "-x", "c", "-"], input=inc,
+                       capture_output=True, text=True, check=False)
+    if p.returncode != 0:
+        sys.exit(f"gen-symbols: {cc} -E failed:\n{p.stderr}")
+    for body in re.findall(r"\benum\s*\w*\s*\{([^}]*)\}", p.stdout):
+        for item in body.split(","):
+            m = re.match(r"\s*([A-Za-z][A-Za-z0-9_]*)\s*(=|$)", item)
+            if m:
+                hdr.setdefault(m.group(1), m.group(1))
+
+    names = {}
+    for name, body in hdr.items():
+        if name in base or name.startswith("_") or not body:
+            continue
+        if BAD_BODY.search(body):
+            continue
+        names[name] = "hdr"
+    for name, body in errno.items():
+        if name in base or not re.fullmatch(r"E[A-Z0-9]+", name) or not body:
+            continue
+        names[name] = "errno"
+    extra = dict(EXTRA)
+    for name in extra:
+        names.pop(name, None)
+
+    prolog = "#include <errno.h>\n#include <stdint.h>\n" + inc
+    cand = sorted(names)
+    # Compile every candidate; drop those the compiler refuses (a macro that
+    # needs a type or is not constant), until what is left compiles.
+    with tempfile.TemporaryDirectory() as tmp:
+        src = os.path.join(tmp, "probe.c")
+        for _ in range(10):
+            lines = [prolog]
+            first = prolog.count("\n") + 1
+            for n in cand:
+                lines.append(f"static const uint64_t p_{n} = (uint64_t)({n});\n")
+            with open(src, "w") as f:
+                f.write("".join(lines))
+            p = subprocess.run([cc, "-fsyntax-only", "-w", "-x", "c", src],
+                               capture_output=True, text=True, check=False)
+            if p.returncode == 0:
+                break
+            bad = set()
+            for m in re.finditer(re.escape(src) + r":(\d+):", p.stderr):
+                i = int(m.group(1)) - first
+                if 0 <= i < len(cand):
+                    bad.add(cand[i])
+            if not bad:
+                sys.exit(f"gen-symbols: the probe does not compile:\n{p.stderr}")
+            cand = [n for n in cand if n not in bad]
+        else:
+            sys.exit("gen-symbols: could not find a compiling set of macros")
+
+    rows = [(n, f"(uint64_t)({n})") for n in cand]
+    rows += [(n, f"(uint64_t)(int64_t)({v})") for n, v in extra.items()]
+    rows.sort(key=lambda r: r[0].encode())
+    text = ["/* Generated by harness/gen-symbols.py: do not edit. */\n",
+            "#include <errno.h>\n#include <stddef.h>\n#include <stdint.h>\n",
+            inc, '#include "harness/scn.h"\n\n',
+            "const ScnSymbol scn_symbol_table[] = {\n"]
+    for n, v in rows:
+        text.append(f'\t{{ "{n}", {v} }},\n')
+    text.append("};\n\nconst size_t scn_symbol_count = "
+                "sizeof(scn_symbol_table) / sizeof(scn_symbol_table[0]);\n")
+    tmpout = out + ".tmp"
+    with open(tmpout, "w") as f:
+        f.write("".join(text))
+    os.replace(tmpout, out)
+
+
+if __name__ == "__main__":
+    main()

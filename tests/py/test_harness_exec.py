@@ -1,0 +1,350 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""`vfio-harness exec`: one scenario run against the passthrough core under
+`fakevfio run` (the sim backend) and on this machine's real VFIO (the host
+backend, where there is none).  Every test writes its scenario to tmp_path,
+runs the real binaries in their own process group and checks the exact
+result-protocol lines (harness/exec.h) and messages.
+"""
+import os
+import re
+import signal
+import subprocess
+
+import pytest
+
+DMA = "0000:03:00.0"
+T5 = "0000:04:00.1"
+TOPO = f"""device dma-test {DMA}
+device chelsio-t5-vf {T5}
+device dma-test 05:00.0 group=7
+device dma-test 05:00.1 group=7 driver=nvme
+"""
+DEVS = f"""device d0 dma-test host={DMA}
+device t5 chelsio-t5-vf host={T5}
+device nv dma-test host=0000:05:00.0 group=7
+device nv2 dma-test host=0000:05:00.1 group=7 driver=nvme
+"""
+
+
+def need_fake():
+    if os.geteuid() != 0 or not os.path.exists("/dev/fuse"):
+        pytest.skip("fakevfio needs root and /dev/fuse")
+
+
+class Exec:
+    def __init__(self, build, tmp):
+        self.harness = build / "bin" / "vfio-harness"
+        self.fakevfio = build / "bin" / "fakevfio"
+        self.tmp = tmp
+
+    def sim(self, text, topo=TOPO):
+        """Run the scenario under fakevfio; (rc, result lines, stderr)."""
+        need_fake()
+        scn = self.tmp / "t.scn"
+        scn.write_text(text)
+        (self.tmp / "topo").write_text(topo)
+        trace = self.tmp / "t.trace"
+        argv = [str(self.fakevfio), "run", "--topology", str(self.tmp / "topo"),
+                "--trace", str(trace), "--", str(self.harness), "exec",
+                "--backend", "sim", "--fake-trace", str(trace),
+                "--result-fd", "RESFD", str(scn)]
+        return self._exec(argv)
+
+    def host(self, text, *opts):
+        scn = self.tmp / "t.scn"
+        scn.write_text(text)
+        argv = [str(self.harness), "exec", "--backend", "host", *opts,
+                "--result-fd", "RESFD", str(scn)]
+        return self._exec(argv)
+
+    def _exec(self, argv):
+        r, w = os.pipe()
+        argv = [str(w) if a == "RESFD" else a for a in argv]
+        env = dict(os.environ)
+        env.pop("FAKEVFIO_CONTROL", None)
+        env.pop("VFIOSIM_TRACE", None)
+        p = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             pass_fds=(w,), text=True, env=env,
+                             start_new_session=True)
+        os.close(w)
+        try:
+            out, err = p.communicate(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(p.pid, signal.SIGKILL)
+            p.communicate()
+            os.close(r)
+            pytest.fail(f"timeout: {argv}")
+        with os.fdopen(r) as f:
+            res = f.read().splitlines()
+        assert out == ""
+        return p.returncode, res, err
+
+
+@pytest.fixture
+def ex(build, tmp_path):
+    if not (build / "bin" / "vfio-harness").exists():
+        pytest.fail("bin/vfio-harness is not built")
+    return Exec(build, tmp_path)
+
+
+def split(res):
+    """(lines before stats, the stats line, the done line)."""
+    assert len(res) >= 2, res
+    assert re.fullmatch(r"stats steps=\d+ skipped=\d+ ops=\d+ seconds=\d+\.\d{3}",
+                        res[-2]), res
+    return res[:-2], res[-2], res[-1]
+
+
+def stat(line, key):
+    return int(re.search(rf"\b{key}=(\d+)", line).group(1))
+
+
+# ---- passing scenarios: every statement family, both models --------------
+
+def test_guest_side_dma_test(ex):
+    rc, res, err = ex.sim(DEVS + """
+machine ram=64M
+attach d0
+cfg.read d0 PCI_VENDOR_ID 2 == 0x1b36
+cfg.read d0 PCI_VENDOR_ID 4 == 0x11f01b36
+cfg.read d0 PCI_VENDOR_ID 4 == 0x1b36 mask=0xffff
+cfg.read d0 PCI_VENDOR_ID 2 != 0x8086
+expect d0.vendor_id == 0x1b36
+expect d0.msix.entries == 8
+expect d0.msix.table_bar == 2
+expect d0.msix.pba_offset == 0x1000
+expect d0.msix.pba_quirk == 0
+expect d0.has_flr == 1
+expect d0.config_size == 0x1000
+expect cap(d0,PCI_CAP_ID_MSIX) == 0xb0
+expect cap(d0,PCI_CAP_ID_MSI) == 0x50
+expect ecap(d0,PCI_EXT_CAP_ID_ERR) == 0x100
+expect cap(d0,0x99) == 0
+expect barsize(d0,2) == 0x4000
+expect barsize(d0,6) == 0x800
+pci.assign d0
+expect bar(d0,0) == 0xc0000000
+expect bar(d0,2) == 0xc0004000
+expect bar(d0,1) == 0xc000
+cfg.read d0 PCI_COMMAND 2 == 7 mask=7
+bar.read d0 0 0 4 -> id
+io.read bar(d0,1) 4 == $id
+bar.write d0 0 8 4 0x12345678
+mem.read bar(d0,0)+8 4 == 0x12345678
+mem.write 0xc0000008 4 0xabcdef01
+bar.read d0 0 8 4 == 0xabcdef01
+mem.read 0x80000000 4 => error "unassigned"
+ram.write 0x2000 01:02:03:04
+ram.fill 0x2004 4 0xee
+expect.ram 0x2000 01:02:03:04:ee:ee:ee:ee
+set n 0
+repeat 3 i
+  repeat 2
+    set n $n+$i
+  end
+end
+expect $n == 6
+expect.nowarn
+""")
+    lines, stats, done = split(res)
+    assert (rc, lines, done) == (0, [], "done pass"), err
+    assert stat(stats, "skipped") == 0
+
+
+def test_interrupts_and_device_side(ex):
+    rc, res, err = ex.sim(DEVS + """
+attach d0
+attach t5
+expect t5.msix.pba_quirk == 1
+expect t5.msix.pba_offset == 0x1000
+pci.assign t5
+msix.program t5 1 addr=0xfee00000 data=0x42
+msix.enable t5
+device.irq t5 msix 1 == delivered
+expect.msi addr=0xfee00000 data=0x42
+expect t5.interrupt == 3
+msix.mask t5 1
+device.irq t5 msix 1 == delivered
+step 20
+msix.pending t5 1 == 1
+expect.none ms=20
+msix.unmask t5 1
+expect.msi data=0x42
+msix.pending t5 1 == 0
+pci.assign d0
+msi.enable d0 addr=0xfee01000 data=0x50
+device.irq d0 msi 0 == delivered
+expect.msi data=0x50 times=1
+expect d0.interrupt == 2
+msi.disable d0
+device.dma-write d0 0x1000 de:ad:be:ef
+expect.ram 0x1000 de:ad:be:ef
+device.dma-read d0 0x1000 4 == de:ad:be:ef
+device.dma-read d0 0x10000000 4 => errno EFAULT
+expect.iommu-fault d0 iova=0x10000000 dir=read
+expect.dma-map iova=0 size=64M
+expect.dma-map iova=0x10000000 size=0x1000 absent
+device.reset d0 flr
+expect.event reset device=d0 how=flr
+expect.trace VFIO_DEVICE_SET_IRQS obj=device:d0
+expect.trace VFIO_DEVICE_SET_IRQS times=0
+control "faults" == "ok"
+fault VFIO_DEVICE_RESET device=d0 errno=EIO count=1
+control "faults" == "op=VFIO_DEVICE_RESET device=0000:03:00.0 errno=EIO count=1"
+attach nv => error "not viable"
+""")
+    lines, stats, done = split(res)
+    assert (rc, lines, done) == (0, [], "done pass"), err
+
+
+def test_raw_vfio(ex):
+    rc, res, err = ex.sim(DEVS + """
+vfio.open-container c
+vfio.ioctl c VFIO_GET_API_VERSION == VFIO_API_VERSION
+vfio.ioctl c VFIO_CHECK_EXTENSION arg=VFIO_TYPE1v2_IOMMU == 1
+vfio.open-group g 100
+vfio.open-group x 9999 => errno ENOENT
+vfio.close c
+vfio.close g
+""")
+    lines, stats, done = split(res)
+    assert (rc, lines, done) == (0, [], "done pass"), err
+
+
+# ---- failures: exact expected/actual and the trace tail ------------------
+
+def test_check_failure_details(ex, tmp_path):
+    rc, res, err = ex.sim(DEVS + "attach d0\ncfg.read d0 PCI_VENDOR_ID 4 == 0x58031425\n"
+                          "set never 1\n")
+    lines, stats, done = split(res)
+    assert rc == 1 and done == "done fail"
+    assert lines[:4] == [
+        "fail 6:1 expectation failed: cfg.read d0 PCI_VENDOR_ID 4 == 0x58031425",
+        "detail expected: 0x58031425",
+        "detail actual:   0x11f01b36",
+        "detail last VFIO operations (fakevfio trace):"]
+    # The tail is the trace's last 8 lines when the check failed: the
+    # closes at exit come after it.
+    trace = (tmp_path / "t.trace").read_text().splitlines()
+    end = max(i for i, l in enumerate(trace)
+              if "op=read region=CONFIG offset=0x0 size=4 " in l) + 1
+    tail = trace[end - 8:end]
+    assert lines[4:] == ["detail   " + l for l in tail]
+    assert stat(stats, "steps") == 2
+    assert err.startswith(f"{tmp_path}/t.scn:6:1: expectation failed: cfg.read d0 "
+                          "PCI_VENDOR_ID 4 == 0x58031425\n  expected: 0x58031425\n"
+                          "  actual:   0x11f01b36\n  last VFIO operations (fakevfio trace):\n"
+                          f"    {tail[0]}\n")
+
+
+@pytest.mark.parametrize("stmt,col,detail", [
+    ("mem.read 0x80000000 4", 1,
+     ["detail error: memory read of 4 bytes at 0x80000000 failed: unassigned"]),
+    ("mem.read 0 4 => error \"unassigned\"", 1,
+     None),
+    ("expect $nope+1 == 1", 8, ["detail error: variable $nope is not defined"]),
+    ("expect 1/($z-$z) == 1", 9, None),
+    ("tce.put 1 0 0", 1, ["detail error: tce.put needs machine platform=pseries"]),
+    ("device.dma-read d0 0x1000 4 => errno EFAULT", 1, None),
+    ("expect.msi timeout=30", 1, ["detail expected: 1 message",
+                                  "detail actual:   0 matching (nothing reached the "
+                                  "interrupt sink)"]),
+    ("expect.warn \"boom\"", 1, ["detail expected: a warning containing \"boom\"",
+                                 "detail actual:   no warning"]),
+    ("expect.dma-map iova=0 size=0x1000", 1, ["detail expected: a mapping iova=0x0 size=0x1000",
+                                              "detail actual:   the host IOMMU's mappings:"]),
+    ("expect.trace VFIO_DEVICE_RESET", 1, ["detail expected: at least 1 trace line "
+                                           "VFIO_DEVICE_RESET",
+                                           "detail actual:   0 after the last line matched by an expect.trace"]),
+    ("expect.event reset times=1", 1, ["detail expected: 1 reset event",
+                                       "detail actual:   0 matching; reset events after the "
+                                       "last one matched by an expect.event: none"]),
+])
+def test_failures(ex, stmt, col, detail):
+    rc, res, err = ex.sim(DEVS + "attach d0\nset z 3\n" + stmt + "\n")
+    lines, stats, done = split(res)
+    if stmt == "mem.read 0 4 => error \"unassigned\"":
+        assert lines[:3] == ["fail 7:1 expectation failed: " + stmt,
+                             "detail expected: an error containing \"unassigned\"",
+                             "detail actual:   success"]
+    elif stmt.startswith("expect 1/"):
+        assert lines[:2] == ["fail 7:9 failed: " + stmt, "detail error: division by zero"]
+    elif stmt.startswith("device.dma-read"):
+        # Bus Master is off: the device's DMA is refused before the IOMMU.
+        assert lines[:2] == ["fail 7:1 expectation failed: " + stmt,
+                             "detail expected: failure with errno EFAULT"]
+        assert lines[2].startswith("detail actual:   errno EACCES: dma-read 0000:03:00.0 "
+                                   "0x1000 4: error EACCES ")
+    else:
+        kind = "expectation failed" if detail[0].startswith("detail expected") else "failed"
+        assert lines[0] == f"fail 7:{col} {kind}: {stmt}"
+        assert lines[1:1 + len(detail)] == detail
+    assert (rc, done) == (1, "done fail")
+
+
+def test_dma_read_fault_is_an_unexpected_failure(ex):
+    rc, res, err = ex.sim(DEVS + "attach d0\npci.assign d0\n"
+                          "device.dma-read d0 0x10000000 4\n")
+    lines, stats, done = split(res)
+    assert (rc, done) == (1, "done fail")
+    assert lines[0] == "fail 7:1 failed: device.dma-read d0 0x10000000 4"
+    assert lines[1].startswith("detail error: dma-read 0000:03:00.0 0x10000000 4: error EFAULT ")
+
+
+def test_parse_error_runs_nothing(ex, tmp_path):
+    rc, res, err = ex.sim(DEVS + "attach d0\ncfg.read d0 PCI_COMAND 4\n")
+    assert rc == 2
+    assert res == ["fail 6:13 unknown symbol 'PCI_COMAND' (did you mean PCI_COMMAND?)",
+                   "done fail"]
+    assert err == (f"{tmp_path}/t.scn:6:13: error: unknown symbol 'PCI_COMAND' "
+                   "(did you mean PCI_COMMAND?)\n")
+    # nothing ran: no device fd was opened
+    assert "obj=device" not in (tmp_path / "t.trace").read_text()
+
+
+# ---- the host backend (no VFIO on this machine) ---------------------------
+
+def test_host_skips_device_side_steps(ex, tmp_path):
+    rc, res, err = ex.host(DEVS + """
+set x 1
+device.irq d0 msix 0 == delivered
+expect $x == 1
+fault VFIO_DEVICE_RESET errno=EIO
+expect.event reset
+set y 2
+""")
+    lines, stats, done = split(res)
+    assert (rc, done) == (0, "done pass"), err
+    assert lines == ["skip 7 needs the simulator (device-side step)",
+                     "skip 8 depends on the skipped step at line 7",
+                     "skip 9 needs the simulator (device-side step)",
+                     "skip 10 depends on the skipped step at line 7"]
+    assert stat(stats, "skipped") == 4 and stat(stats, "steps") == 2
+
+
+def test_host_expect_needs_simulator(ex):
+    rc, res, err = ex.host("expect.trace VFIO_DEVICE_RESET\nexpect 1 == 1\n")
+    lines, stats, done = split(res)
+    assert (rc, lines, done) == (0, ["skip 1 needs the simulator (fakevfio's state)"],
+                                 "done pass")
+
+
+def test_host_attach_fails_cleanly(ex):
+    rc, res, err = ex.host(DEVS + "attach d0\n", "--map", "d0=ff:1f.7")
+    lines, stats, done = split(res)
+    assert (rc, done) == (1, "done fail")
+    assert lines == ["fail 5:1 failed: attach d0",
+                     "detail error: vfio 0000:ff:1f.7: error: no such host device: "
+                     "/sys/bus/pci/devices/0000:ff:1f.7/"]
+
+
+def test_usage(ex, tmp_path):
+    p = subprocess.run([str(ex.harness), "exec", "--backend", "kvm", "x.scn"],
+                       capture_output=True, text=True)
+    assert p.returncode == 2
+    assert p.stderr.startswith("vfio-harness exec: --backend is sim or host\nusage: ")
+    (tmp_path / "a.scn").write_text("device d0 dma-test\n")
+    p = subprocess.run([str(ex.harness), "exec", "--map", "zz=01:00.0",
+                        str(tmp_path / "a.scn")], capture_output=True, text=True)
+    assert (p.returncode, p.stderr) == (
+        2, "vfio-harness exec: --map zz=01:00.0: no such device in the scenario\n")
