@@ -464,6 +464,12 @@ static int run(Options *o)
 	if (pid < 0)
 		goto out;
 	status = fv_run_wait(pid, &set);
+	/*
+	 * CMD's VFIO files are released by FUSE after it exited: serve those
+	 * releases (their trace lines) before stopping.  Files that CMD's
+	 * leftover processes still hold end the wait after 200 ms.
+	 */
+	fv_vfio_drain(vfio, 200);
 out:
 	if (err)
 		error_report_err(prog, err);

@@ -758,6 +758,21 @@ static void deadline_in(struct timespec *ts, unsigned ms)
 	}
 }
 
+bool fv_vfio_drain(FvVfio *v, unsigned timeout_ms)
+{
+	struct timespec deadline;
+	bool empty;
+
+	deadline_in(&deadline, timeout_ms);
+	pthread_mutex_lock(&v->lock);
+	while (v->files &&
+	       pthread_cond_timedwait(&v->released, &v->lock, &deadline) != ETIMEDOUT)
+		;
+	empty = !v->files;
+	pthread_mutex_unlock(&v->lock);
+	return empty;
+}
+
 /*
  * FUSE sends RELEASE after close(2) has returned, where the kernel releases
  * at once.  So when an operation finds something still open that a close

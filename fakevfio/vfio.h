@@ -254,4 +254,13 @@ void fv_vfio_foreach_mapping(FvVfio *v,
 					const FvType1Mapping *m),
 			     void *opaque);
 
+/*
+ * Wait up to timeout_ms until every VFIO file has been released (FUSE's
+ * RELEASE comes after close(2) returned, and after the exit of the process
+ * that held the file).  True when none is left.  `fakevfio run` calls it
+ * once CMD has exited, so that the trace and the event log see every
+ * close before the server stops.
+ */
+bool fv_vfio_drain(FvVfio *v, unsigned timeout_ms);
+
 #endif
