@@ -10,7 +10,11 @@
 #include <string.h>
 
 #include "common/trace.h"
+#include "core/gmsi.h"
 #include "core/vfio.h"
+
+#define MSIX_FLAGS		2	/* PCI_MSIX_FLAGS */
+#define MSIX_FLAGS_ENABLE	0x8000	/* PCI_MSIX_FLAGS_ENABLE */
 
 #define CHUNK_ENTRIES 512u
 
@@ -565,6 +569,14 @@ int vfc_spapr_ddw_remove(VfcSpaprPhb *phb, uint64_t liobn)
 	if (!phb->ddw_enabled || !tbl)
 		return RTAS_OUT_PARAM_ERROR;
 	vfc_spapr_table_disable(tbl);
+	/*
+	 * LoPAPR (and QEMU's rtas_ibm_remove_pe_dma_window): removing the
+	 * last window restores the default one, unless the window removed
+	 * was the default one (QEMU's def_win: the first LIOBN, whatever
+	 * window it holds now).
+	 */
+	if (!active_windows(phb) && tbl != &phb->windows[0])
+		return vfc_spapr_ddw_reset(phb);
 	return RTAS_OUT_SUCCESS;
 }
 
@@ -594,6 +606,39 @@ bool vfc_spapr_eeh_available(VfcSpaprPhb *phb)
 	return vfc_eeh_as_ok(&phb->dma_as);
 }
 
+static bool is_vfio_pci(const GPciDevice *dev)
+{
+	return dev && dev->cls && dev->cls->type && !strcmp(dev->cls->type, "vfio-pci");
+}
+
+/*
+ * QEMU's spapr_phb_vfio_eeh_pre_reset, before a hot or fundamental reset:
+ * the reset wipes every vfio-pci device's MSI-X table, so MSI-X is turned
+ * off through config space (the device stops its vectors on the host) and
+ * the emulated MSI-X state is reset, for the guest to set it up again.
+ */
+static void eeh_pre_reset(VfcSpaprPhb *phb)
+{
+	int devfn;
+
+	if (!phb->bus)
+		return;
+	for (devfn = 0; devfn < GPCI_DEVFN_MAX; devfn++) {
+		GPciDevice *dev = phb->bus->devices[devfn];
+
+		if (!is_vfio_pci(dev))
+			continue;
+		if (gmsix_enabled(dev)) {
+			uint32_t flags = gpci_config_read(dev, dev->msix_cap + MSIX_FLAGS, 2);
+
+			gpci_config_write(dev, dev->msix_cap + MSIX_FLAGS,
+					  flags & ~(uint32_t)MSIX_FLAGS_ENABLE, 2);
+		}
+		if (gmsix_present(dev))
+			gmsix_reset(dev);
+	}
+}
+
 static int eeh_op(VfcSpaprPhb *phb, uint32_t op, int fail)
 {
 	int ret = vfc_eeh_as_op(&phb->dma_as, op, NULL);
@@ -613,12 +658,18 @@ int vfc_spapr_eeh_set_option(VfcSpaprPhb *phb, uint32_t config_addr, int option)
 		op = VFIO_EEH_PE_DISABLE;
 		break;
 	case RTAS_EEH_ENABLE: {
-		/* Enabled per device: the address must name a vfio-pci device. */
-		GPciDevice *dev = NULL;
+		/*
+		 * EEH is per PHB: the address's bus number must hold a vfio-pci
+		 * device, its devfn is not looked at (QEMU: kernels up to 5.9
+		 * pass a device's config address, later ones the PE's).
+		 */
+		bool found = false;
+		int devfn;
 
 		if (phb->bus && (config_addr >> 16 & 0xff) == phb->bus->bus_num)
-			dev = gpci_bus_find_device(phb->bus, (int)(config_addr >> 8 & 0xff));
-		if (!dev || !dev->cls || !dev->cls->type || strcmp(dev->cls->type, "vfio-pci"))
+			for (devfn = 0; devfn < GPCI_DEVFN_MAX && !found; devfn++)
+				found = is_vfio_pci(phb->bus->devices[devfn]);
+		if (!found)
 			return RTAS_OUT_PARAM_ERROR;
 		op = VFIO_EEH_PE_ENABLE;
 		break;
@@ -661,9 +712,11 @@ int vfc_spapr_eeh_reset(VfcSpaprPhb *phb, int option)
 		op = VFIO_EEH_PE_RESET_DEACTIVATE;
 		break;
 	case RTAS_SLOT_RESET_HOT:
+		eeh_pre_reset(phb);
 		op = VFIO_EEH_PE_RESET_HOT;
 		break;
 	case RTAS_SLOT_RESET_FUNDAMENTAL:
+		eeh_pre_reset(phb);
 		op = VFIO_EEH_PE_RESET_FUNDAMENTAL;
 		break;
 	default:

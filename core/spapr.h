@@ -58,8 +58,8 @@
 #define VFC_SPAPR_DMA32_SIZE		(1ull << 30)	/* 1 GiB at bus address 0 */
 #define VFC_SPAPR_DMA64_BASE		(1ull << 59)	/* where DDWs go */
 #define VFC_SPAPR_PAGE_SHIFT		12
-/* IOMMU page sizes a DDW may use: 4 KiB, 64 KiB, 16 MiB. */
-#define VFC_SPAPR_PGSIZES		((1ull << 12) | (1ull << 16) | (1ull << 24))
+/* IOMMU page sizes a DDW may use: 4 KiB, 64 KiB, 2 MiB, 16 MiB (QEMU's pgsz). */
+#define VFC_SPAPR_PGSIZES		((1ull << 12) | (1ull << 16) | (1ull << 21) | (1ull << 24))
 /* The largest table we model (entries), 2^30: 8 GiB of TCEs if all live. */
 #define VFC_SPAPR_MAX_ENTRIES		(1ull << 30)
 

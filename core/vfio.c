@@ -283,13 +283,25 @@ static int spapr_create_window(VfcContainer *c, const GMemSection *s,
 			       uint64_t *pgsize, Error **errp)
 {
 	struct vfio_iommu_spapr_tce_create create = { .argsz = sizeof(create) };
-	uint64_t ps = section_page_size(s), host_ps = vfc_host_page_size();
+	uint64_t guest_ps = section_page_size(s), host_ps = vfc_host_page_size();
+	uint64_t ps = guest_ps, mask;
 	unsigned bits_total, bits_per_level, levels, max_levels;
 	int ret = -EINVAL;
 
-	if (!(c->pgsizes & ps)) {
+	/*
+	 * The host IOMMU page may be smaller than the guest's (a guest TCE
+	 * then maps as several host pages), never larger than a page of the
+	 * RAM behind it (QEMU's qemu_minrampagesize: our guest RAM is plain
+	 * anonymous memory, so the host page size): the largest page the
+	 * host offers up to that.
+	 */
+	if (ps > host_ps)
+		ps = host_ps;
+	mask = c->pgsizes & (ps | (ps - 1));
+	ps = mask ? 1ull << (63 - __builtin_clzll(mask)) : 0;
+	if (!ps) {
 		error_setg(errp, "Host doesn't support page size 0x%llx, the supported "
-			   "mask is 0x%llx", (unsigned long long)ps,
+			   "mask is 0x%llx", (unsigned long long)guest_ps,
 			   (unsigned long long)c->pgsizes);
 		return -EINVAL;
 	}

@@ -14,9 +14,9 @@
  * Where the fake departs from 6.1 (and why):
  * - PAGE_SIZE is the machine's (4 KiB here), not ppc64's 64 KiB: it is the
  *   REGISTER/UNREGISTER_MEMORY alignment.
- * - "Pinning" checks that the range is mapped in the bound process
- *   (/proc/PID/maps: writable for REGISTER_MEMORY and for a v1 map with
- *   WRITE, readable otherwise); nothing is pinned, locked_vm accounting
+ * - "Pinning" checks that the range is mapped writable in the bound
+ *   process (/proc/PID/maps; REGISTER_MEMORY and every v1 map pin with
+ *   FOLL_WRITE in 6.1); nothing is pinned, locked_vm accounting
  *   (ENOMEM) is not modelled.  A registered region's largest IOMMU page is
  *   that of hugetlb-backed memory: the natural alignment of its address
  *   and size (mm_iommu_do_alloc's starting point); the fake cannot see
@@ -75,9 +75,16 @@ typedef struct Window {
 	size_t nruns, cap;
 } Window;
 
+/*
+ * A pre-registered region (mm_iommu_table_group_mem_t).  listed: on the
+ * container's prereg_list.  leaked: the mm holds a reference that no list
+ * entry accounts for (an UNREGISTER that failed with EBUSY, see
+ * register_memory); such a region stays until the container goes.
+ */
 typedef struct Mem {
 	uint64_t ua, size;
 	unsigned pageshift;
+	bool listed, leaked;
 } Mem;
 
 struct FvSpapr {
@@ -551,7 +558,8 @@ static const Mem *mem_lookup(const FvSpapr *s, uint64_t ua, uint64_t len)
 	for (size_t i = 0; i < s->nmems; i++) {
 		const Mem *m = &s->mems[i];
 
-		if (m->ua <= ua && ua + len <= m->ua + m->size)
+		/* (6.1 adds without a wrap check; ua_to_hpa then refuses.) */
+		if (m->ua <= ua && ua - m->ua < m->size && len <= m->size - (ua - m->ua))
 			return m;
 	}
 	return NULL;
@@ -585,17 +593,21 @@ static long map_dma(FvSpapr *s, const FvUser *u, uint64_t arg)
 		return -EINVAL;
 	if (!(p.flags & (VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE)))
 		return -EINVAL;
-	/* iommu_tce_put_param_check, then the whole range (see the top). */
+	/*
+	 * iommu_tce_put_param_check is `check_ioba(..) || check_gpa(..)`: a
+	 * failure is the value 1, which the ioctl returns as it is (no
+	 * errno).  Only the first page is its business (find_table already
+	 * put it in the window), so an unaligned iova is the one way here.
+	 */
 	if (p.iova & (ps - 1))
-		return -EINVAL;
+		return 1;
+	/* The rest of the range must fit too (see the top). */
 	idx = (p.iova - w->start) >> w->shift;
 	npages = p.size >> w->shift;
 	if (idx + npages < idx || idx + npages > w->entries)
 		return -EINVAL;
 	if (!npages)
 		return 0;
-	if (p.vaddr + p.size - 1 < p.vaddr)
-		return -EFAULT;
 	/* pnv_tce_xchg: a writable TCE is readable too. */
 	perm = p.flags & VFIO_DMA_MAP_FLAG_WRITE ? TCE_PCI_READ | TCE_PCI_WRITE : TCE_PCI_READ;
 	if (s->v2) {
@@ -608,9 +620,15 @@ static long map_dma(FvSpapr *s, const FvUser *u, uint64_t arg)
 				break;
 			}
 		}
-	} else if (check_user_range(s->mm, p.vaddr, p.vaddr + p.size - 1,
-				    p.flags & VFIO_DMA_MAP_FLAG_WRITE, &bad)) {
-		/* tce_iommu_build: pin_user_pages_fast failed at page i. */
+	} else if (check_user_range(s->mm, p.vaddr, p.vaddr + p.size - 1 < p.vaddr ?
+				    UINT64_MAX : p.vaddr + p.size - 1, true, &bad)) {
+		/*
+		 * tce_iommu_build: pin_user_pages_fast failed at page i.  It
+		 * pins with FOLL_WRITE whatever the direction: 6.1 passes the
+		 * user address to tce_iommu_use_page as if it were a TCE, whose
+		 * permission bits (the address's low bits) are then 0, and
+		 * DMA_NONE is not DMA_TO_DEVICE.
+		 */
 		i = (bad - p.vaddr) >> w->shift;
 		ret = -EFAULT;
 	}
@@ -649,13 +667,13 @@ static long unmap_dma(FvSpapr *s, const FvUser *u, uint64_t arg)
 	ps = 1ULL << w->shift;
 	if (p.size & (ps - 1))
 		return -EINVAL;
-	/* iommu_tce_clear_param_check */
+	/* iommu_tce_clear_param_check: a `||` too, so a failure returns 1. */
 	if (p.iova & (ps - 1))
-		return -EINVAL;
+		return 1;
 	idx = (p.iova - w->start) >> w->shift;
 	npages = p.size >> w->shift;
 	if (idx + npages < idx || idx + npages > w->entries)
-		return -EINVAL;
+		return 1;
 	/* Nothing is written back (size stays what the caller said). */
 	return tce_clear(w, idx, npages) ? 0 : -ENOMEM;
 }
@@ -702,19 +720,47 @@ static long register_memory(FvSpapr *s, const FvUser *u, uint64_t arg, bool reg)
 		m = &s->mems[i];
 		if (m->ua != p.vaddr || m->size != p.size)
 			continue;
-		if (reg)
+		if (reg) {
+			/* mm_iommu_get found it: ours already, or (leaked) taken back. */
+			if (m->listed)
+				return -EBUSY;
+			m->listed = true;
+			s->enabled = true;
+			return 0;
+		}
+		if (!m->listed)
+			return -ENOENT;
+		/*
+		 * 6.1 drops the container's reference (tce_iommu_prereg_free:
+		 * mm_iommu_put, then the list entry goes) before it drops the
+		 * one mm_iommu_get took; only that last put sees the TCEs and
+		 * says EBUSY.  So an EBUSY leaves the region registered in the
+		 * mm (maps into it still work, an overlapping REGISTER is
+		 * EINVAL) but off the container's list (UNREGISTER: ENOENT,
+		 * REGISTER of the same range: 0); once leaked, a later
+		 * UNREGISTER only takes it off the list again.
+		 */
+		m->listed = false;
+		if (m->leaked)
+			return 0;
+		if (mem_mapped(s, m)) {
+			m->leaked = true;
 			return -EBUSY;
-		/* mm_iommu_put: TCEs still point into it. */
-		if (mem_mapped(s, m))
-			return -EBUSY;
+		}
 		memmove(m, m + 1, (s->nmems - i - 1) * sizeof(*m));
 		s->nmems--;
 		return 0;
 	}
 	if (!reg)
 		return -ENOENT;
-	/* mm_iommu_new: pin (FOLL_WRITE) every page, then no overlap. */
-	if (p.size && check_user_range(s->mm, p.vaddr, p.vaddr + p.size - 1, true, &bad))
+	/*
+	 * mm_iommu_new (mm_iommu_do_alloc): a size of 0 asks vzalloc for 0
+	 * bytes, which fails: ENOMEM.  Then pin (FOLL_WRITE) every page,
+	 * then no overlap.
+	 */
+	if (!p.size)
+		return -ENOMEM;
+	if (check_user_range(s->mm, p.vaddr, p.vaddr + p.size - 1, true, &bad))
 		return -EFAULT;
 	for (size_t i = 0; i < s->nmems; i++)
 		if (s->mems[i].ua < p.vaddr + p.size && p.vaddr < s->mems[i].ua + s->mems[i].size)
@@ -727,6 +773,8 @@ static long register_memory(FvSpapr *s, const FvUser *u, uint64_t arg, bool reg)
 	m->ua = p.vaddr;
 	m->size = p.size;
 	m->pageshift = (unsigned)__builtin_ctzll(p.vaddr | p.size | (1ULL << 63));
+	m->listed = true;
+	m->leaked = false;
 	s->enabled = true;
 	return 0;
 }

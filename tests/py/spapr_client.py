@@ -131,7 +131,10 @@ def scenario_v2(group, bdf):
     say("remove", err(ioc, c, TCE_REMOVE, struct.pack("IIQ", 16, 0, 1 << 59)))
     say("dma_removed", ctl.request("dma-write %s 0x%x cafe" % (bdf, (1 << 59) + 0x10010))[2])
     say("unmap", unmap(c, 0, 0x40000000))
+    # 6.1: the EBUSY above already took the region off the container's list.
     say("unregister", err(register, c, vaddr, 0x20000, UNREGISTER_MEMORY))
+    say("register_back", err(register, c, vaddr, 0x20000))
+    say("unregister_back", err(register, c, vaddr, 0x20000, UNREGISTER_MEMORY))
     say("dump_after", len(dump(ctl)))
     # Another process (a child: another mm) is refused; CHECK_EXTENSION is not.
     pid = os.fork()

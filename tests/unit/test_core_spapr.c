@@ -23,6 +23,7 @@
 
 #include <cmocka.h>
 
+#include "core/gmsi.h"
 #include "core/machine.h"
 #include "core/spapr.h"
 #include "core/vfio.h"
@@ -667,7 +668,7 @@ static void test_ddw(void **state)
 
 	assert_int_equal(vfc_spapr_ddw_query(f->phb, &avail, &maxp, &pgsizes), RTAS_OUT_SUCCESS);
 	assert_int_equal(avail, 1);
-	assert_int_equal(pgsizes, 0x1011000);
+	assert_int_equal(pgsizes, 0x1211000);	/* 4K, 64K, 2M, 16M (QEMU's pgsz) */
 	/* Page size not offered, window smaller than a page. */
 	assert_int_equal(vfc_spapr_ddw_create(f->phb, 13, 30, &liobn, &start),
 			 RTAS_OUT_PARAM_ERROR);
@@ -701,6 +702,19 @@ static void test_ddw(void **state)
 	assert_int_equal(start, 0);
 	assert_int_equal(vfc_spapr_ddw_reset(f->phb), RTAS_OUT_SUCCESS);
 	assert_int_equal(vfc_spapr_find_table(f->phb, 0x80000000)->nb_table, 262144);
+	/*
+	 * Removing the last window, when it is not the default one, brings
+	 * the default window back (LoPAPR; QEMU's def_win).
+	 */
+	assert_int_equal(vfc_spapr_ddw_create(f->phb, 16, 32, &liobn, &start), RTAS_OUT_SUCCESS);
+	assert_int_equal(vfc_spapr_ddw_remove(f->phb, 0x80000000), RTAS_OUT_SUCCESS);
+	assert_null(vfc_spapr_find_table(f->phb, 0x80000000));
+	assert_int_equal(vfc_spapr_ddw_remove(f->phb, 0x80000001), RTAS_OUT_SUCCESS);
+	assert_non_null(vfc_spapr_find_table(f->phb, 0x80000000));
+	assert_int_equal(vfc_spapr_find_table(f->phb, 0x80000000)->nb_table, 262144);
+	assert_int_equal(vfc_spapr_find_table(f->phb, 0x80000000)->bus_offset, 0);
+	assert_null(vfc_spapr_find_table(f->phb, 0x80000001));
+	assert_int_equal(gmem_as_section_count(vfc_spapr_phb_dma_as(f->phb)), 1);
 }
 
 static void test_eeh_without_container(void **state)
@@ -843,12 +857,17 @@ static void test_vfio_ddw(void **state)
 	fv_reset(true, true);
 	g = connect(f);
 	from = fv.ncalls;
-	/* Guest DDW: 4 GiB of 64 KiB pages -> host window at 1 << 59. */
+	/*
+	 * Guest DDW: 4 GiB of 64 KiB pages -> host window at 1 << 59, in
+	 * IOMMU pages no larger than a RAM page (QEMU: qemu_minrampagesize,
+	 * here the 4 KiB host page): 2^20 entries, 2 levels.
+	 */
 	assert_int_equal(vfc_spapr_ddw_create(f->phb, 16, 32, &liobn, &start), RTAS_OUT_SUCCESS);
 	c = nth(VFIO_IOMMU_SPAPR_TCE_CREATE, from, 0);
 	assert_non_null(c);
 	assert_int_equal(c->a, 1ull << 32);
-	assert_int_equal(c->b, 16);
+	assert_int_equal(c->b, 12);
+	assert_int_equal(c->c, 2);
 	assert_int_equal(g->container->nhostwins, 2);
 	/* A 64 KiB TCE -> a 64 KiB MAP_DMA at the bus address. */
 	assert_int_equal(vfc_spapr_h_put_tce(f->phb, liobn, start + 0x20000, 0x100003), 0);
@@ -871,6 +890,15 @@ static void test_vfio_ddw(void **state)
 	assert_int_equal(nth(VFIO_IOMMU_UNMAP_DMA, from, 2)->a, 1ull << 59);
 	assert_int_equal(nth(VFIO_IOMMU_UNMAP_DMA, from, 2)->b, 1ull << 32);
 	assert_int_equal(nth(VFIO_IOMMU_SPAPR_TCE_REMOVE, from, 0)->a, 1ull << 59);
+	assert_int_equal(g->container->nhostwins, 1);
+	/* A 2 MiB-page DDW, a size the host does not offer: 4 KiB host pages. */
+	from = fv.ncalls;
+	assert_int_equal(vfc_spapr_ddw_create(f->phb, 21, 32, &liobn, &start), RTAS_OUT_SUCCESS);
+	c = nth(VFIO_IOMMU_SPAPR_TCE_CREATE, from, 0);
+	assert_non_null(c);
+	assert_int_equal(c->b, 12);
+	assert_int_equal(g->container->nhostwins, 2);
+	assert_int_equal(vfc_spapr_ddw_remove(f->phb, liobn), RTAS_OUT_SUCCESS);
 	assert_int_equal(g->container->nhostwins, 1);
 	/* The host puts a window elsewhere: refused, reported, taken back. */
 	warns[0] = 0;
@@ -962,6 +990,95 @@ static void test_vfio_replay(void **state)
 	vfc_group_put(g);
 }
 
+/* A device that calls itself vfio-pci, with MSI-X: what EEH looks for. */
+typedef struct EehDev {
+	GPciDevice pdev;
+	unsigned msix_flag_writes;	/* config writes to the MSI-X flags */
+	uint32_t last_flags;
+} EehDev;
+
+static bool eehdev_realize(GPciDevice *pdev, Error **errp)
+{
+	return gmsix_init_exclusive_bar(pdev, 4, 0, errp) == 0;
+}
+
+static void eehdev_write(GPciDevice *pdev, uint32_t addr, uint32_t val, int len)
+{
+	EehDev *d = pdev->opaque;
+
+	if (pdev->msix_cap && addr == pdev->msix_cap + 2u && len == 2) {
+		d->msix_flag_writes++;
+		d->last_flags = val;
+	}
+	gpci_default_write_config(pdev, addr, val, len);
+}
+
+static void eehdev_exit(GPciDevice *pdev)
+{
+	gmsix_uninit(pdev);
+}
+
+static const GPciDeviceClass eehdev_class = {
+	.type = "vfio-pci",
+	.vendor_id = 0x1b36,
+	.device_id = 0x0005,
+	.realize = eehdev_realize,
+	.exit = eehdev_exit,
+	.config_write = eehdev_write,
+};
+
+/*
+ * QEMU's spapr_phb_vfio_eeh_set_option: ENABLE wants a vfio-pci device on
+ * the address's bus, any devfn; spapr_phb_vfio_eeh_pre_reset: a hot or
+ * fundamental reset first turns MSI-X off and resets it on every vfio-pci
+ * device.
+ */
+static void test_vfio_eeh_devices(void **state)
+{
+	Fix *f = *state;
+	EehDev d = { .msix_flag_writes = 0 };
+	Error *err = NULL;
+	VfcGroup *g;
+	unsigned from;
+
+	fv_reset(true, true);
+	g = connect(f);
+	assert_int_equal(vfc_spapr_eeh_set_option(f->phb, 0x800, RTAS_EEH_ENABLE),
+			 RTAS_OUT_PARAM_ERROR);
+	gpci_device_init(&d.pdev, &eehdev_class, &f->m->bus, GPCI_DEVFN(3, 0), NULL, &d);
+	assert_true(gpci_device_realize(&d.pdev, &err));
+	assert_null(err);
+	from = fv.ncalls;
+	/* devfn 1 (0x100) is empty; bus 1 is not this PHB's. */
+	assert_int_equal(vfc_spapr_eeh_set_option(f->phb, 0x100, RTAS_EEH_ENABLE),
+			 RTAS_OUT_SUCCESS);
+	assert_int_equal(vfc_spapr_eeh_set_option(f->phb, 0x10000, RTAS_EEH_ENABLE),
+			 RTAS_OUT_PARAM_ERROR);
+	assert_int_equal(count(VFIO_EEH_PE_OP, from), 1);
+	assert_int_equal(nth(VFIO_EEH_PE_OP, from, 0)->a, VFIO_EEH_PE_ENABLE);
+	/* The guest turns MSI-X on; a hot reset turns it off first. */
+	gpci_config_write(&d.pdev, d.pdev.msix_cap + 2u, 0x8000, 2);
+	assert_true(gmsix_enabled(&d.pdev));
+	d.msix_flag_writes = 0;
+	assert_int_equal(vfc_spapr_eeh_reset(f->phb, RTAS_SLOT_RESET_HOT), RTAS_OUT_SUCCESS);
+	assert_int_equal(d.msix_flag_writes, 1);
+	assert_int_equal(d.last_flags & 0x8000, 0);
+	assert_false(gmsix_enabled(&d.pdev));
+	/* Off already: no config write, the reset still happens. */
+	assert_int_equal(vfc_spapr_eeh_reset(f->phb, RTAS_SLOT_RESET_FUNDAMENTAL),
+			 RTAS_OUT_SUCCESS);
+	assert_int_equal(d.msix_flag_writes, 1);
+	/* DEACTIVATE does not touch MSI-X. */
+	gpci_config_write(&d.pdev, d.pdev.msix_cap + 2u, 0x8000, 2);
+	d.msix_flag_writes = 0;
+	assert_int_equal(vfc_spapr_eeh_reset(f->phb, RTAS_SLOT_RESET_DEACTIVATE),
+			 RTAS_OUT_SUCCESS);
+	assert_int_equal(d.msix_flag_writes, 0);
+	assert_true(gmsix_enabled(&d.pdev));
+	gpci_device_unrealize(&d.pdev);
+	vfc_group_put(g);
+}
+
 static void test_vfio_eeh(void **state)
 {
 	Fix *f = *state;
@@ -1025,6 +1142,7 @@ int main(void)
 		T(test_vfio_v2_refused),
 		T(test_vfio_replay),
 		T(test_vfio_eeh),
+		T(test_vfio_eeh_devices),
 #undef T
 	};
 

@@ -220,13 +220,20 @@ static void test_v1_map_rows(void **state)
 	assert_int_equal(map(s, RW, PTR(mem), 0, 0x800), -EINVAL);		/* size unaligned */
 	assert_int_equal(map(s, RW, PTR(mem) + 0x800, 0, PG), -EINVAL);	/* vaddr unaligned */
 	assert_int_equal(map(s, 0, PTR(mem), 0, PG), -EINVAL);			/* no direction */
-	assert_int_equal(map(s, RW, PTR(mem), 0x800, PG), -EINVAL);		/* iova unaligned */
+	/* put_param_check fails as `a || b`: the ioctl returns 1, no errno. */
+	assert_int_equal(map(s, RW, PTR(mem), 0x800, PG), 1);			/* iova unaligned */
+	assert_int_equal(fv_spapr_tce(s, 0, NULL), 0);
 	assert_int_equal(map(s, RW, PTR(mem), GIB - PG, 2 * PG), -EINVAL);	/* runs out */
 	assert_int_equal(map(s, RW, 0x10000, 0, PG), -EFAULT);			/* not mapped */
 	assert_int_equal(map(s, WR, PTR(ro), 0, PG), -EFAULT);			/* pin for write */
-	assert_int_equal(map(s, RD, PTR(ro), 0, 2 * PG), 0);			/* read-only is fine */
+	/* 6.1 pins with FOLL_WRITE whatever the direction: read-only memory faults. */
+	assert_int_equal(map(s, RD, PTR(ro), 0, 2 * PG), -EFAULT);
+	assert_int_equal(fv_spapr_tce(s, 0, NULL), 0);
+	/* A range that wraps the address space faults past the top. */
+	assert_int_equal(map(s, RW, -PG, 0, 2 * PG), -EFAULT);
+	assert_int_equal(map(s, RD, PTR(mem) + 32 * PG, 0, 2 * PG), 0);
 	assert_int_equal(fv_spapr_tce(s, PG, &ua), RD);
-	assert_int_equal(ua, PTR(ro) + PG);
+	assert_int_equal(ua, PTR(mem) + 33 * PG);
 	assert_int_equal(map(s, RW, PTR(mem), 0, 0), 0);			/* nothing */
 	/* Permission bits per TCE; WRITE alone gives read too (pnv_tce_xchg). */
 	assert_int_equal(map(s, WR, PTR(mem), 0x10000, PG), 0);
@@ -247,8 +254,11 @@ static void test_v1_map_rows(void **state)
 	assert_int_equal(fv_spapr_ioctl(s, &U, VFIO_IOMMU_UNMAP_DMA, PTR(&um)), -EINVAL);
 	assert_int_equal(unmap(s, GIB, PG, NULL), -ENXIO);
 	assert_int_equal(unmap(s, 0, 0x800, NULL), -EINVAL);
-	assert_int_equal(unmap(s, 0x800, PG, NULL), -EINVAL);
-	assert_int_equal(unmap(s, GIB - PG, 2 * PG, NULL), -EINVAL);
+	/* clear_param_check: 1 too (unaligned iova, past the window), nothing cleared. */
+	assert_int_equal(unmap(s, 0x800, PG, NULL), 1);
+	assert_int_equal(unmap(s, GIB - PG, 2 * PG, NULL), 1);
+	assert_int_equal(unmap(s, 0, -PG, NULL), 1);				/* wraps */
+	assert_int_equal(fv_spapr_tce(s, 0, NULL), RW);
 	/* size is not written back; clearing empty entries is fine. */
 	assert_int_equal(unmap(s, 0x100000, 4 * PG, &sz), 0);
 	assert_int_equal(sz, 4 * PG);
@@ -363,6 +373,9 @@ static void test_v2_register(void **state)
 	assert_int_equal(reg(s, VFIO_IOMMU_SPAPR_REGISTER_MEMORY, -PG, 2 * PG), -EINVAL);
 	assert_int_equal(reg(s, VFIO_IOMMU_SPAPR_REGISTER_MEMORY, 0x10000, PG), -EFAULT);
 	assert_int_equal(reg(s, VFIO_IOMMU_SPAPR_REGISTER_MEMORY, PTR(ro), PG), -EFAULT);
+	/* Size 0: mm_iommu_do_alloc's vzalloc(0) fails. */
+	assert_int_equal(reg(s, VFIO_IOMMU_SPAPR_REGISTER_MEMORY, PTR(mem), 0), -ENOMEM);
+	assert_int_equal(reg(s, VFIO_IOMMU_SPAPR_UNREGISTER_MEMORY, PTR(mem), 0), -ENOENT);
 	assert_int_equal(reg(s, VFIO_IOMMU_SPAPR_REGISTER_MEMORY, PTR(mem), 16 * PG), 0);
 	assert_int_equal(reg(s, VFIO_IOMMU_SPAPR_REGISTER_MEMORY, PTR(mem), 16 * PG), -EBUSY);
 	assert_int_equal(reg(s, VFIO_IOMMU_SPAPR_REGISTER_MEMORY, PTR(mem) + PG, PG), -EINVAL);
@@ -388,12 +401,42 @@ static void test_v2_register(void **state)
 	assert_int_equal(fv_spapr_ioctl(s, &U, VFIO_IOMMU_SPAPR_UNREGISTER_MEMORY, 16), -EFAULT);
 	assert_int_equal(reg(s, VFIO_IOMMU_SPAPR_UNREGISTER_MEMORY, PTR(mem) + 8, PG), -EINVAL);
 	assert_int_equal(reg(s, VFIO_IOMMU_SPAPR_UNREGISTER_MEMORY, PTR(mem), PG), -ENOENT);
-	assert_int_equal(reg(s, VFIO_IOMMU_SPAPR_UNREGISTER_MEMORY, PTR(mem), 16 * PG), -EBUSY);
 	assert_int_equal(unmap(s, 0, 16 * PG, NULL), 0);
 	assert_int_equal(reg(s, VFIO_IOMMU_SPAPR_UNREGISTER_MEMORY, PTR(mem), 16 * PG), 0);
 	assert_int_equal(reg(s, VFIO_IOMMU_SPAPR_UNREGISTER_MEMORY, PTR(mem), 16 * PG), -ENOENT);
 	/* Still enabled: MAP now fails on the memory, not on EPERM. */
 	assert_int_equal(map(s, RW, PTR(mem), 0, PG), -EINVAL);
+	fv_spapr_free(s);
+}
+
+/*
+ * UNREGISTER while TCEs point into the region: 6.1 says EBUSY but has
+ * already taken the region off the container's list; the mm keeps it.
+ */
+static void test_v2_unregister_busy(void **state)
+{
+	FvSpapr *s = new_container(VFIO_SPAPR_TCE_v2_IOMMU, 5);
+
+	(void)state;
+	assert_int_equal(reg(s, VFIO_IOMMU_SPAPR_REGISTER_MEMORY, PTR(mem), 16 * PG), 0);
+	assert_int_equal(map(s, RW, PTR(mem), 0, 2 * PG), 0);
+	assert_int_equal(reg(s, VFIO_IOMMU_SPAPR_UNREGISTER_MEMORY, PTR(mem), 16 * PG), -EBUSY);
+	/* Off the list: a second UNREGISTER does not find it. */
+	assert_int_equal(reg(s, VFIO_IOMMU_SPAPR_UNREGISTER_MEMORY, PTR(mem), 16 * PG), -ENOENT);
+	/* Still in the mm: maps into it work, an overlap is refused. */
+	assert_int_equal(map(s, RW, PTR(mem) + 4 * PG, 4 * PG, PG), 0);
+	assert_int_equal(fv_spapr_tce(s, 4 * PG, NULL), RW);
+	assert_int_equal(reg(s, VFIO_IOMMU_SPAPR_REGISTER_MEMORY, PTR(mem), 8 * PG), -EINVAL);
+	/* The same range again: taken back (no pinning, no EBUSY)... */
+	assert_int_equal(reg(s, VFIO_IOMMU_SPAPR_REGISTER_MEMORY, PTR(mem), 16 * PG), 0);
+	assert_int_equal(reg(s, VFIO_IOMMU_SPAPR_REGISTER_MEMORY, PTR(mem), 16 * PG), -EBUSY);
+	/* ...and an UNREGISTER now succeeds though TCEs remain (the leaked reference). */
+	assert_int_equal(reg(s, VFIO_IOMMU_SPAPR_UNREGISTER_MEMORY, PTR(mem), 16 * PG), 0);
+	assert_int_equal(map(s, RW, PTR(mem) + 6 * PG, 6 * PG, PG), 0);
+	assert_int_equal(reg(s, VFIO_IOMMU_SPAPR_UNREGISTER_MEMORY, PTR(mem), 16 * PG), -ENOENT);
+	/* A wrapping v2 map is outside registered memory: EINVAL (not EFAULT). */
+	assert_int_equal(map(s, RW, -PG, 0x10000, 2 * PG), -EINVAL);
+	assert_int_equal(fv_spapr_tce(s, 0x10000, NULL), 0);
 	fv_spapr_free(s);
 }
 
@@ -626,6 +669,7 @@ int main(void)
 		cmocka_unit_test(test_v1_partial_failure),
 		cmocka_unit_test(test_dma_and_dump),
 		cmocka_unit_test(test_v2_register),
+		cmocka_unit_test(test_v2_unregister_busy),
 		cmocka_unit_test(test_v2_get_info_windows),
 		cmocka_unit_test(test_v2_default_window_pending),
 		cmocka_unit_test(test_other_mm),
