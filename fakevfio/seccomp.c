@@ -193,8 +193,20 @@ static int child_install(void *opaque)
 	struct cmsghdr *cm;
 	int lfd;
 
+	/*
+	 * WAIT_KILLABLE_RECV (5.19): once the supervisor has received a
+	 * GET_DEVICE_FD, only a fatal signal interrupts the caller's wait, as
+	 * no signal interrupts the kernel's ioctl.  Without it, a signal (QEMU's
+	 * threads get them) restarts the call with a new notification, and the
+	 * first answer fails (ENOENT) after the device was opened: a spurious
+	 * failed GET_DEVICE_FD in the trace.  Older kernels: without the flag.
+	 */
 	lfd = (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER,
-			   SECCOMP_FILTER_FLAG_NEW_LISTENER, &prog);
+			   SECCOMP_FILTER_FLAG_NEW_LISTENER |
+			   SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV, &prog);
+	if (lfd < 0 && errno == EINVAL)
+		lfd = (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER,
+				   SECCOMP_FILTER_FLAG_NEW_LISTENER, &prog);
 	/*
 	 * EBUSY: a filter of ours is there already -- fakevfio runs inside
 	 * fakevfio, and a task can have only one listener in its filter
