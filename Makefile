@@ -168,6 +168,16 @@ $(VFIO_HARNESS): $(B)/obj/harness/main.o $(LIBHARNESS) $(LIBCORE) $(LIBCOMMON)
 ifneq ($(wildcard harness/main.c),)
 all: $(VFIO_HARNESS)
 endif
+
+# The parser's mutation fuzzer (tests/fuzz/fuzz-scn.c; run by
+# tests/py/test_harness_exec.py, or by hand: fuzz-scn -n 300000 scenarios/).
+FUZZ_SCN := $(B)/bin/fuzz-scn
+$(FUZZ_SCN): $(B)/obj/tests/fuzz/fuzz-scn.o $(LIBHARNESS) $(LIBCORE) $(LIBCOMMON)
+	@mkdir -p $(dir $@)
+	$(call say,LD,$@)$(CC) $(LDFLAGS) -o $@ $< $(LIBHARNESS) $(LIBCORE) $(LIBCOMMON) $(LDLIBS)
+ifneq ($(wildcard tests/fuzz/fuzz-scn.c),)
+all: $(FUZZ_SCN)
+endif
 # ---- end of harness --------------------------------------------------------
 
 # ---- bench (benchmarks: timing lives here, never in tests) ----

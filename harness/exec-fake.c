@@ -67,16 +67,19 @@ static void ans_add(HxExec *ex, const char *line, size_t n)
 	ex->ans[ex->anslen] = 0;
 }
 
+/* The longest answer line taken from fakevfio (a longer one fails the
+ * statement instead of growing the buffer without end). */
+#define HX_CTL_LINE_MAX (16u << 20)
+
 /* One line from the socket into line (NUL-terminated, no '\n'). */
 static bool ctl_line(HxExec *ex, char **line, size_t *n)
 {
-	static size_t consumed;
 	char *nl;
 
-	if (consumed) {
-		memmove(ex->rbuf, ex->rbuf + consumed, ex->rlen - consumed);
-		ex->rlen -= consumed;
-		consumed = 0;
+	if (ex->rcons) {
+		memmove(ex->rbuf, ex->rbuf + ex->rcons, ex->rlen - ex->rcons);
+		ex->rlen -= ex->rcons;
+		ex->rcons = 0;
 	}
 	for (;;) {
 		ssize_t r;
@@ -88,9 +91,12 @@ static bool ctl_line(HxExec *ex, char **line, size_t *n)
 			*n = (size_t)(nl - ex->rbuf);
 			if (*n && ex->rbuf[*n - 1] == '\r')
 				ex->rbuf[--*n] = 0;
-			consumed = (size_t)(nl - ex->rbuf) + 1;
+			ex->rcons = (size_t)(nl - ex->rbuf) + 1;
 			return true;
 		}
+		if (ex->rlen >= HX_CTL_LINE_MAX)
+			return hx_fail(ex, "fakevfio's control socket: an answer line longer than "
+				       "%u bytes", HX_CTL_LINE_MAX);
 		if (ex->rlen + 4096 > ex->rcap) {
 			size_t cap = ex->rcap ? ex->rcap * 2 : 65536;
 			char *p = realloc(ex->rbuf, cap);
@@ -159,7 +165,8 @@ bool hx_control(HxExec *ex, const char *req, int *err)
 			uint64_t e = 0;
 
 			snprintf(ex->final, sizeof(ex->final), "%s", line);
-			if (!scn_symbol_lookup(line + 6, el, &e) || !e) {
+			if (!scn_symbol_lookup(line + 6, el, &e) || !e ||
+			    !scn_errno_name((int)e)) {
 				char *end;
 				long v = strtol(line + 6, &end, 10);
 

@@ -22,6 +22,7 @@
 typedef struct HxExec {
 	const Scn *scn;
 	bool host;
+	bool booted;		/* boot: later attaches are hotplugs */
 	const char *fake_trace;
 	FILE *res;
 	VfcMachine *m;
@@ -36,7 +37,7 @@ typedef struct HxExec {
 	/* fakevfio's control socket */
 	int ctl_fd;
 	char *rbuf;
-	size_t rlen, rcap;
+	size_t rlen, rcap, rcons;	/* rcons: bytes of the last line taken */
 	char *ans;		/* the data lines of the last answer, '\n' after each */
 	size_t anslen, anscap;
 	char final[1024];	/* its final line */

@@ -417,9 +417,17 @@ static uint64_t now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
+/* The longest a statement runs the event loop: step MS, expect.none ms=,
+ * expect.msi timeout= (a check, not a hang: more is an error). */
+#define HX_MAX_WAIT_MS 3600000u
+
 static bool run_loop(HxExec *ex, uint64_t ms)
 {
-	uint64_t end = now_ms() + ms;
+	uint64_t end;
+
+	if (ms > HX_MAX_WAIT_MS)
+		return hx_fail(ex, "%" PRIu64 " ms: more than an hour", ms);
+	end = now_ms() + ms;
 
 	for (;;) {
 		uint64_t t = now_ms();
@@ -483,6 +491,11 @@ static bool do_bar(HxExec *ex, const ScnStmt *st, bool write)
 	return do_mem(ex, st, write, io, base + off, len, val);
 }
 
+static const char *devname(HxExec *ex, int dev)
+{
+	return scn_device(ex->scn, (unsigned)dev)->name;
+}
+
 static bool do_pci_assign(HxExec *ex, const ScnStmt *st)
 {
 	VfcPciDevice *v = need_dev(ex, st->args[0].dev);
@@ -510,6 +523,12 @@ static bool do_pci_assign(HxExec *ex, const ScnStmt *st)
 			if (!size)
 				continue;
 			addr = (io + size - 1) & ~(size - 1);
+			if (addr + size > 0x10000) {
+				cfg_wr(ex, v, reg, 4, orig);
+				return hx_fail(ex, "pci.assign: I/O BAR%u of %s (0x%" PRIx64 " bytes) "
+					       "does not fit below 0x10000", i,
+					       devname(ex, st->args[0].dev), size);
+			}
 			io = addr + size;
 			cfg_wr(ex, v, reg, 4, (uint32_t)addr);
 			continue;
@@ -528,6 +547,12 @@ static bool do_pci_assign(HxExec *ex, const ScnStmt *st)
 			continue;
 		}
 		addr = (mem + size - 1) & ~(size - 1);
+		if (addr < mem || addr + size < addr || addr + size > 0x100000000ull) {
+			cfg_wr(ex, v, reg, 4, orig);
+			return hx_fail(ex, "pci.assign: BAR%u of %s (0x%" PRIx64 " bytes) does not "
+				       "fit in the window 0xc0000000-0xffffffff", i,
+				       devname(ex, st->args[0].dev), size);
+		}
 		mem = addr + size;
 		cfg_wr(ex, v, reg, 4, (uint32_t)addr);
 		if (is64) {
@@ -539,11 +564,6 @@ static bool do_pci_assign(HxExec *ex, const ScnStmt *st)
 	cfg_wr(ex, v, PCI_COMMAND, 2,
 	       cmd | PCI_COMMAND_IO | PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER);
 	return true;
-}
-
-static const char *devname(HxExec *ex, int dev)
-{
-	return scn_device(ex->scn, (unsigned)dev)->name;
 }
 
 static bool do_msi(HxExec *ex, const ScnStmt *st)
@@ -579,6 +599,8 @@ static bool do_msi(HxExec *ex, const ScnStmt *st)
 			return hx_fail(ex, "%s's MSI capability offers %u vectors, not %" PRIu64,
 				       devname(ex, st->args[0].dev),
 				       1u << ((unsigned)(flags & PCI_MSI_FLAGS_QMASK) >> 1), n);
+		if (data > 0xffff)
+			return hx_fail(ex, "data=0x%" PRIx64 ": MSI message data has 16 bits", data);
 		if (!is64 && addr >> 32)
 			return hx_fail(ex, "addr=0x%" PRIx64 ": %s's MSI capability is 32-bit", addr,
 				       devname(ex, st->args[0].dev));
@@ -691,6 +713,9 @@ static bool do_msix(HxExec *ex, const ScnStmt *st)
 		if (!hx_eval(ex, scn_stmt_kv(st, "addr")->e, &addr) ||
 		    !hx_eval(ex, scn_stmt_kv(st, "data")->e, &data))
 			return false;
+		if (data > UINT32_MAX)
+			return hx_fail(ex, "data=0x%" PRIx64 ": MSI-X message data has 32 bits",
+				       data);
 		w = (uint32_t)addr;
 		if (!mmio(ex, true, ent + PCI_MSIX_ENTRY_LOWER_ADDR, 4, &w))
 			return false;
@@ -797,8 +822,8 @@ static bool do_reset(HxExec *ex, const ScnStmt *st)
 static bool do_attach(HxExec *ex, const ScnStmt *st)
 {
 	int dev = st->args[0].dev;
-	const char *props[64];
-	char buf[64][160];
+	const char **props = NULL;
+	char **buf = NULL;
 	unsigned n = 0, i;
 	Error *err = NULL;
 	Outcome o = { 0 };
@@ -810,13 +835,24 @@ static bool do_attach(HxExec *ex, const ScnStmt *st)
 	 * checks.  Should the core accept it, the new device is removed and
 	 * the statement fails.
 	 */
-	for (i = 0; i < st->nkv && n < 64; i++) {
-		snprintf(buf[n], sizeof(buf[n]), "%s=%s", st->kv[i].key, st->kv[i].val);
+	if (st->nkv) {
+		props = calloc(st->nkv, sizeof(*props));
+		buf = calloc(st->nkv, sizeof(*buf));
+		if (!props || !buf)
+			abort();
+	}
+	for (i = 0; i < st->nkv; i++) {
+		if (asprintf(&buf[n], "%s=%s", st->kv[i].key, st->kv[i].val) < 0)
+			abort();
 		props[n] = buf[n];
 		n++;
 	}
 	ex->ops++;
 	v = vfc_machine_add_vfio_pci(ex->m, ex->bdf[dev], props, n, &err);
+	for (i = 0; i < n; i++)
+		free(buf[i]);
+	free(buf);
+	free(props);
 	if (!v) {
 		o.failed = true;
 		snprintf(o.msg, sizeof(o.msg), "%s", error_get_pretty(err));
@@ -920,6 +956,10 @@ static bool do_expect_msi(HxExec *ex, const ScnStmt *st)
 	if ((ka && !hx_eval(ex, ka->e, &addr)) || (kd && !hx_eval(ex, kd->e, &data)) ||
 	    (kt && !hx_eval(ex, kt->e, &times)) || (ko && !hx_eval(ex, ko->e, &timeout)))
 		return false;
+	if (timeout > HX_MAX_WAIT_MS)
+		return hx_fail(ex, "timeout=%" PRIu64 " ms: more than an hour", timeout);
+	if (kd && data > UINT32_MAX)
+		return hx_fail(ex, "data=0x%" PRIx64 ": an MSI data word has 32 bits", data);
 	end = now_ms() + timeout;
 	for (;;) {
 		size_t n = gintc_event_count(ic);
@@ -1191,9 +1231,11 @@ static bool do_device_side(HxExec *ex, const ScnStmt *st)
 
 		if (st->check.kind != SCN_CHECK_TEXT)
 			return true;
-		snprintf(all, sizeof(all), "%s%s", ex->ans, ex->final);
-		if (strstr(all, st->check.text))
+		/* the whole answer (data lines, then the final line), not a copy
+		 * cut at some size */
+		if (strstr(ex->ans, st->check.text) || strstr(ex->final, st->check.text))
 			return true;
+		snprintf(all, sizeof(all), "%s%s", ex->ans, ex->final);
 		{
 			char e[600];
 
@@ -1261,10 +1303,12 @@ static bool do_vfio(HxExec *ex, const ScnStmt *st)
 		r = hx_vfio_close(ex->vfio, h, why, sizeof(why));
 		return vfio_result(ex, st, r, why, "close", &go);
 	case SCN_OP_VFIO_IOCTL: {
-		HxVfioArg args[32];
+		HxVfioArg args[SCN_MAX_IOCTL_KEYS];
 		unsigned i, n = 0;
 
-		for (i = 0; i < st->nkv && n < 32; i++) {
+		if (st->nkv > SCN_MAX_IOCTL_KEYS)	/* the parser refuses more */
+			return hx_fail(ex, "internal: more than %d ioctl keys", SCN_MAX_IOCTL_KEYS);
+		for (i = 0; i < st->nkv; i++) {
 			const ScnKv *kv = &st->kv[i];
 			HxVfioArg *x = &args[n++];
 
@@ -1480,7 +1524,7 @@ static bool run_stmt(HxExec *ex, const ScnStmt *st)
 
 		if (!v || !hx_eval(ex, st->args[1].e, &a))
 			return false;
-		if (a + len > 4096)
+		if (a > 4096 - len)
 			return hx_fail(ex, "config offset 0x%" PRIx64 " + %u is beyond 4096", a, len);
 		if (st->op == SCN_OP_CFG_READ)
 			return check_value(ex, st, cfg_rd(ex, v, (unsigned)a, len));
@@ -1529,15 +1573,16 @@ static bool run_stmt(HxExec *ex, const ScnStmt *st)
 			return false;
 		if (a > 3)
 			return hx_fail(ex, "INTx line %" PRIu64 " out of range 0-3", a);
+		if ((int64_t)b < -1 || (int64_t)b > INT32_MAX)
+			return hx_fail(ex, "IRQ %" PRId64 " out of range (-1: disabled, or 0 up)",
+				       (int64_t)b);
 		ex->ops++;
-		vfc_machine_set_intx_route(ex->m, (int)a, (int64_t)b < 0 ? -1 : (int)b);
+		vfc_machine_set_intx_route(ex->m, (int)a, (int)(int64_t)b);
 		return true;
 	case SCN_OP_STEP:
 		a = 10;
 		if (st->args[0].present && !hx_eval(ex, st->args[0].e, &a))
 			return false;
-		if (a > 3600000)
-			return hx_fail(ex, "step %" PRIu64 " ms: more than an hour", a);
 		return run_loop(ex, a);
 	case SCN_OP_RESET:
 	case SCN_OP_RESET_FLR:
@@ -1545,6 +1590,13 @@ static bool run_stmt(HxExec *ex, const ScnStmt *st)
 	case SCN_OP_RESET_HOT:
 	case SCN_OP_RESET_SYSTEM:
 		return do_reset(ex, st);
+	case SCN_OP_BOOT:
+		if (ex->booted)
+			return hx_fail(ex, "the machine is already up (boot given twice)");
+		/* From now on, attach is a hotplug (QEMU's device_add). */
+		ex->booted = true;
+		gpci_bus_set_hotplug(&ex->m->bus, true);
+		return true;
 	case SCN_OP_DEVICE_IRQ:
 	case SCN_OP_DEVICE_INTX:
 	case SCN_OP_DEVICE_DMA_READ:

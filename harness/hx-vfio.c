@@ -30,7 +30,7 @@
 
 #define HX_REGION_SHIFT 40
 #define HX_ARGSZ_MAX (1u << 20)
-#define HX_PAYLOAD_MAX 4096	/* fds, bytes or groups of one call */
+#define HX_PAYLOAD_MAX (4 * HX_VFIO_FDS_MAX)	/* fds, bytes or groups of one call */
 
 typedef enum HxObj {
 	HX_OBJ_CONTAINER,
@@ -738,9 +738,12 @@ int hx_vfio_region_index(const char *name)
 	if (!*p)
 		return -1;
 	for (; *p; p++) {
-		if (*p < '0' || *p > '9' || v > 0xffffff)
+		if (*p < '0' || *p > '9')
 			return -1;
 		v = v * 10 + (unsigned long)(*p - '0');
+		/* The scenario language's limit; N << 40 must stay in 64 bits. */
+		if (v >= HX_VFIO_REGION_MAX)
+			return -1;
 	}
 	return (int)v;
 }
@@ -753,7 +756,7 @@ static int rw_check(HxVfio *v, const char *h, int region, uint64_t off, size_t l
 	*out = handle_get(v, h, &err, why, n);
 	if (!*out)
 		return err;
-	if (region < 0 || region > 0xffffff) {
+	if (region < 0 || region >= HX_VFIO_REGION_MAX) {
 		say(why, n, "bad region index %d", region);
 		return -EINVAL;
 	}
@@ -761,9 +764,9 @@ static int rw_check(HxVfio *v, const char *h, int region, uint64_t off, size_t l
 		say(why, n, "bad access length %zu (1 to 65536)", len);
 		return -EINVAL;
 	}
-	if (off >> HX_REGION_SHIFT) {
-		say(why, n, "offset 0x%" PRIx64 " is beyond a region (2^%d bytes)", off,
-		    HX_REGION_SHIFT);
+	if (off >> HX_REGION_SHIFT || (off + len - 1) >> HX_REGION_SHIFT) {
+		say(why, n, "offset 0x%" PRIx64 " length %zu is beyond a region (2^%d bytes)",
+		    off, len, HX_REGION_SHIFT);
 		return -EINVAL;
 	}
 	return 0;

@@ -18,6 +18,8 @@
 #include <stdint.h>
 
 #define HX_VFIO_HANDLE_MAX 32
+#define HX_VFIO_REGION_MAX 64	/* region indexes 0-63 */
+#define HX_VFIO_FDS_MAX 1024	/* fds=eventfd*N, groups=: N of one call */
 
 typedef struct HxVfio HxVfio;
 
@@ -72,8 +74,8 @@ int64_t hx_vfio_ioctl(HxVfio *v, const char *h, const char *name,
 		      const HxVfioArg *args, unsigned nargs, char *why,
 		      size_t n);
 /*
- * Region index from "CONFIG", "BAR0".."BAR5", "ROM", "VGA" or a number;
- * -1 if neither.
+ * Region index from "CONFIG", "BAR0".."BAR5", "ROM", "VGA", a number or
+ * "REGIONn" (below HX_VFIO_REGION_MAX); -1 if neither.
  */
 int hx_vfio_region_index(const char *name);
 /* pread/pwrite of len (1, 2, 4, 8) bytes, little-endian value. */

@@ -18,6 +18,7 @@
 #include "common/bdf.h"
 #include "hx-vfio.h"
 #include "record.h"
+#include "scn.h"
 
 enum {
 	REC_WORDS_MAX = 40,	/* key=value words of one trace line */
@@ -40,7 +41,7 @@ typedef struct RecLine {
 	const char *op;		/* open, close, ioctl, read, write */
 	const char *name;	/* ioctls */
 	long long ret;		/* >= 0, or -errno */
-	const char *retname;	/* "-EBUSY": the name; NULL for numbers */
+	const char *retname;	/* ret < 0: the errno's name (static) */
 	bool injected;
 	RecWord w[REC_WORDS_MAX];
 	unsigned nw;
@@ -127,21 +128,30 @@ static int bad(const Rec *r, unsigned lineno, const char *fmt, ...)
 	return -1;
 }
 
+static int hexval(char c)
+{
+	return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 :
+	       c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+}
+
 /* Undo the trace's %XX escapes in place; false on a bad escape. */
 static bool unescape(char *s)
 {
 	char *o = s;
 
 	for (; *s; s++) {
-		unsigned v;
+		int hi, lo;
 
 		if (*s != '%') {
 			*o++ = *s;
 			continue;
 		}
-		if (sscanf(s + 1, "%2x", &v) != 1 || !s[1] || !s[2])
+		/* Two hex digits (sscanf's %2x would take a sign or a blank). */
+		hi = hexval(s[1]);
+		lo = hi < 0 ? -1 : hexval(s[2]);
+		if (lo < 0)
 			return false;
-		*o++ = (char)v;
+		*o++ = (char)(hi << 4 | lo);
 		s += 2;
 	}
 	*o = '\0';
@@ -186,11 +196,48 @@ static bool parse_u64(const char *s, uint64_t *v)
 {
 	char *end;
 
-	if (!s || !*s || *s == '-')
+	/* Digits first: strtoull would also take blanks and a sign. */
+	if (!s || *s < '0' || *s > '9')
 		return false;
 	errno = 0;
 	*v = strtoull(s, &end, 0);
 	return !errno && !*end;
+}
+
+/*
+ * A word the scenario can carry as it is: a letter, digit or one of
+ * "_.-+:/" (no blank, '#', '"', '=', ',' or non-ASCII byte).
+ */
+static bool plain_word(const char *s)
+{
+	if (!*s)
+		return false;
+	for (; *s; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+		      (*s >= '0' && *s <= '9') || strchr("_.-+:/", *s)))
+			return false;
+	return true;
+}
+
+static bool name_valid(const char *s, size_t len);
+
+/* Decoded params= "k=v,k=v": names for the keys, plain words for the values. */
+static bool params_valid(const char *p)
+{
+	while (*p) {
+		const char *eq = strchr(p, '='), *end = p + strcspn(p, ",");
+		char val[256];
+
+		if (!eq || eq > end || !name_valid(p, (size_t)(eq - p)) ||
+		    (size_t)(end - eq) > sizeof(val))
+			return false;
+		memcpy(val, eq + 1, (size_t)(end - eq - 1));
+		val[end - eq - 1] = '\0';
+		if (!plain_word(val))
+			return false;
+		p = *end ? end + 1 : end;
+	}
+	return true;
 }
 
 static int parse_header_device(Rec *r, char *text, unsigned lineno)
@@ -219,16 +266,25 @@ static int parse_header_device(Rec *r, char *text, unsigned lineno)
 	}
 	if (strlen(model) >= sizeof(d->model) || strlen(driver) >= sizeof(d->driver))
 		return bad(r, lineno, "model or driver name too long");
+	if (!plain_word(model) || !plain_word(driver))
+		return bad(r, lineno, "expected a model and driver name of letters, digits "
+			   "and '_.-+:/'");
+	for (unsigned i = 0; i < r->ndev; i++)
+		if (!strcmp(r->dev[i].bdf, d->bdf))
+			return bad(r, lineno, "device %s given twice", d->bdf);
 	snprintf(d->model, sizeof(d->model), "%s", model);
 	snprintf(d->driver, sizeof(d->driver), "%s", driver);
 	d->group = (long)g;
 	d->params = strdup(params);
-	if (!d->params || !unescape(d->params))
-		return bad(r, lineno, "bad %%XX escape in params=");
+	if (!d->params)
+		return bad(r, lineno, "out of memory");
+	if (!unescape(d->params) || !params_valid(d->params)) {
+		free(d->params);
+		d->params = NULL;
+		return bad(r, lineno, "expected params=KEY=VALUE,... with %%XX escapes, keys "
+			   "that are names and values of letters, digits and '_.-+:/'");
+	}
 	snprintf(d->name, sizeof(d->name), "dev%u", r->ndev);
-	for (unsigned i = 0; i < r->ndev; i++)
-		if (!strcmp(r->dev[i].bdf, d->bdf))
-			return bad(r, lineno, "device %s given twice", d->bdf);
 	r->ndev++;
 	return 0;
 }
@@ -312,7 +368,12 @@ static int parse_line(Rec *r, char *text, unsigned lineno, RecLine *l)
 	else
 		return bad(r, lineno, "expected obj=container:N, group:N or device:BDF, got 'obj=%s'",
 			   obj);
-	snprintf(l->objid, sizeof(l->objid), "%s", colon + 1);
+	if (l->obj == 'g' && v > 0x7fffffff)
+		return bad(r, lineno, "expected a group number 0-2147483647, got 'obj=%s'", obj);
+	if (l->obj == 'd')
+		snprintf(l->objid, sizeof(l->objid), "%s", colon + 1);
+	else	/* the number, in decimal: it becomes a handle name and an argument */
+		snprintf(l->objid, sizeof(l->objid), "%" PRIu64, v);
 	if (l->obj == 'd' && !device_by_bdf(r, l->objid))
 		return bad(r, lineno, "device %s is not in the trace's header", l->objid);
 	for (unsigned i = 0; i < sizeof(ops) / sizeof(ops[0]); i++)
@@ -329,15 +390,21 @@ static int parse_line(Rec *r, char *text, unsigned lineno, RecLine *l)
 	if (!ret)
 		return bad(r, lineno, "expected ret=N or ret=-ENAME");
 	if (ret[0] == '-' && ret[1] == 'E') {
-		int e = 0;
+		uint64_t e;
 
-		for (const char *p = ret + 1; *p; p++)
-			if (!(*p >= 'A' && *p <= 'Z') && !(*p >= '0' && *p <= '9'))
-				return bad(r, lineno, "expected ret=N or ret=-ENAME, got 'ret=%s'", ret);
-		l->retname = ret + 1;
-		l->ret = -1;
-		(void)e;
+		/* A name the scenario language knows (it is written as it is). */
+		if (!scn_symbol_lookup(ret + 1, strlen(ret + 1), &e) || !e || e > 4095 ||
+		    !scn_errno_name((int)e))
+			return bad(r, lineno, "expected ret=N or ret=-ENAME with a known errno "
+				   "name, got 'ret=%s'", ret);
+		l->retname = scn_errno_name((int)e);	/* EWOULDBLOCK: EAGAIN */
+		l->ret = -(long long)e;
 	} else if (ret[0] == '-' && parse_u64(ret + 1, &v) && v >= 1 && v <= 4095) {
+		/* "=> errno" takes names only. */
+		l->retname = scn_errno_name((int)v);
+		if (!l->retname)
+			return bad(r, lineno, "errno %" PRIu64 " of 'ret=%s' has no name that "
+				   "scenarios know", v, ret);
 		l->ret = -(long long)v;
 	} else if (parse_u64(ret, &v) && v <= INT64_MAX) {
 		l->ret = (long long)v;
@@ -535,12 +602,20 @@ static void open_remove(Rec *r, RecOpen *o)
 
 /* ---- writing the scenario --------------------------------------------------- */
 
+/*
+ * Text from the trace inside a comment: the scenario parser refuses
+ * control characters anywhere, so those (and non-ASCII bytes) become '?'.
+ */
+static void comment(Rec *r, const char *s)
+{
+	for (; *s; s++)
+		fputc((unsigned char)*s < 0x20 || (unsigned char)*s >= 0x7f ? '?' : *s, r->out);
+}
+
 static void check(Rec *r, const RecLine *l)
 {
-	if (l->retname)
+	if (l->ret < 0)
 		fprintf(r->out, " => errno %s", l->retname);
-	else if (l->ret < 0)
-		fprintf(r->out, " => errno %lld", -l->ret);
 	else
 		fprintf(r->out, " == %lld", l->ret);
 }
@@ -549,11 +624,15 @@ __attribute__((format(printf, 3, 4)))
 static void skip(Rec *r, const RecLine *l, const char *fmt, ...)
 {
 	va_list ap;
+	char *text;
 
 	fprintf(r->out, "# line %u not replayable: ", l->lineno);
 	va_start(ap, fmt);
-	vfprintf(r->out, fmt, ap);
+	if (vasprintf(&text, fmt, ap) < 0)
+		text = NULL;
 	va_end(ap);
+	comment(r, text ? text : "(out of memory)");
+	free(text);
 	fputc('\n', r->out);
 	r->skipped++;
 }
@@ -573,10 +652,7 @@ static void fault(Rec *r, const RecLine *l, const char *operation)
 		fprintf(r->out, " group=%s", l->objid);
 	if (region && (!strcmp(operation, "region-read") || !strcmp(operation, "region-write")))
 		fprintf(r->out, " region=%s", region);
-	if (l->retname)
-		fprintf(r->out, " errno=%s count=1\n", l->retname);
-	else
-		fprintf(r->out, " errno=%lld count=1\n", -l->ret);
+	fprintf(r->out, " errno=%s count=1\n", l->retname);
 }
 
 static void fail_handle(Rec *r, char *h, size_t n)
@@ -666,7 +742,7 @@ static void emit_get_device_fd(Rec *r, unsigned idx)
 }
 
 /* The keys of an ioctl line that the statement repeats. */
-static void emit_ioctl(Rec *r, unsigned idx)
+static int emit_ioctl(Rec *r, unsigned idx)
 {
 	const RecLine *l = &r->lines[idx];
 	RecOpen *h = open_find(r, l->obj, l->objid);
@@ -676,27 +752,33 @@ static void emit_ioctl(Rec *r, unsigned idx)
 
 	if (!strcmp(l->name, "VFIO_GROUP_GET_DEVICE_FD")) {
 		emit_get_device_fd(r, idx);
-		return;
+		return 0;
 	}
 	if (!hx_vfio_ioctl_number(l->name)) {
 		skip(r, l, "%s is not an ioctl vfio.ioctl makes", l->name);
-		return;
+		return 0;
 	}
 	if (!h) {
 		skip(r, l, "no open handle for %s:%s", l->obj == 'c' ? "container" :
 		     l->obj == 'g' ? "group" : "device", l->objid);
-		return;
+		return 0;
 	}
 	if (word(l->w, l->nw, "efault")) {
 		skip(r, l, "the argument of %s was unreadable (efault=1)", l->name);
-		return;
+		return 0;
 	}
 	parse_u64(word(l->w, l->nw, "flags"), &flags);
 	parse_u64(word(l->w, l->nw, "count"), &count);
 	has_argsz = parse_u64(word(l->w, l->nw, "argsz"), &argsz);
+	if (!strcmp(l->name, "VFIO_DEVICE_SET_IRQS") && (flags & VFIO_IRQ_SET_DATA_EVENTFD) &&
+	    count > HX_VFIO_FDS_MAX) {
+		skip(r, l, "VFIO_DEVICE_SET_IRQS with count=%" PRIu64 " eventfds (vfio.ioctl "
+		     "makes at most %d)", count, HX_VFIO_FDS_MAX);
+		return 0;
+	}
 	if (!strcmp(l->name, "VFIO_DEVICE_SET_IRQS") && (flags & VFIO_IRQ_SET_DATA_BOOL)) {
 		skip(r, l, "the DATA_BOOL values of VFIO_DEVICE_SET_IRQS are not in the trace");
-		return;
+		return 0;
 	}
 	if (!strcmp(l->name, "VFIO_DEVICE_PCI_HOT_RESET")) {
 		unsigned ngroups = 0;
@@ -706,14 +788,14 @@ static void emit_ioctl(Rec *r, unsigned idx)
 		if (ngroups != count) {
 			skip(r, l, "VFIO_DEVICE_PCI_HOT_RESET with count=%" PRIu64 " group fds, "
 			     "%u groups open (the trace does not say which)", count, ngroups);
-			return;
+			return 0;
 		}
 	}
 	fault(r, l, l->name);
 	fprintf(r->out, "vfio.ioctl %s %s", h->handle, l->name);
 	for (unsigned i = 4; i < l->nw; i++) {
 		const char *k = l->w[i].key, *val = l->w[i].val;
-		uint64_t va;
+		uint64_t num;
 
 		if (!strcmp(k, "ret"))
 			break;
@@ -721,11 +803,18 @@ static void emit_ioctl(Rec *r, unsigned idx)
 			continue;
 		switch (hx_vfio_arg_kind(l->name, k)) {
 		case HX_ARG_NUM:
-			fprintf(r->out, " %s=%s", k, val);
+			/* Written as read (0x... or decimal), never copied. */
+			if (!parse_u64(val, &num))
+				return bad(r, l->lineno, "expected %s=NUMBER, got '%s=%s'", k, k,
+					   val);
+			fprintf(r->out, strncmp(val, "0x", 2) ? " %s=%" PRIu64 : " %s=0x%" PRIx64,
+				k, num);
 			break;
 		case HX_ARG_RAM:
-			parse_u64(val, &va);
-			fprintf(r->out, " %s=ram:0x%" PRIx64, k, ram_offset(r, va));
+			if (!parse_u64(val, &num))
+				return bad(r, l->lineno, "expected %s=NUMBER, got '%s=%s'", k, k,
+					   val);
+			fprintf(r->out, " %s=ram:0x%" PRIx64, k, ram_offset(r, num));
 			break;
 		default:
 			break;	/* decodings (type=, ext=) and fd numbers */
@@ -741,12 +830,16 @@ static void emit_ioctl(Rec *r, unsigned idx)
 		if (!c) {
 			fprintf(r->out, "  # no container open\n");
 			r->skipped++;
-			return;
+			return 0;
 		}
 		fprintf(r->out, " container=%s", c->handle);
-		if (nc > 1)
-			fprintf(r->out, "  # fd=%s: the newest of %u open containers",
-				word(l->w, l->nw, "fd"), nc);
+		if (nc > 1) {
+			const char *fd = word(l->w, l->nw, "fd");
+
+			fprintf(r->out, "  # fd=");
+			comment(r, fd ? fd : "?");
+			fprintf(r->out, ": the newest of %u open containers", nc);
+		}
 	}
 	if (!strcmp(l->name, "VFIO_DEVICE_SET_IRQS")) {
 		if (flags & VFIO_IRQ_SET_DATA_EVENTFD && count) {
@@ -764,16 +857,12 @@ static void emit_ioctl(Rec *r, unsigned idx)
 			}
 		base += 4 * (unsigned)count;
 	}
-	if (has_argsz && argsz != base)
+	/* argsz= only where vfio.ioctl takes it (struct ioctls). */
+	if (has_argsz && argsz != base && hx_vfio_arg_kind(l->name, "argsz") != HX_ARG_NONE)
 		fprintf(r->out, " argsz=%" PRIu64, argsz);
 	check(r, l);
 	fputc('\n', r->out);
-}
-
-static int hexval(char c)
-{
-	return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 :
-	       c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+	return 0;
 }
 
 /* data=HEX into b (at most n bytes): the count, or -1. */
@@ -815,7 +904,7 @@ static int emit_rw(Rec *r, const RecLine *l)
 	const char *offset = word(l->w, l->nw, "offset");
 	const char *data = word(l->w, l->nw, "data"), *crc = word(l->w, l->nw, "crc32");
 	RecOpen *h = open_find(r, l->obj, l->objid);
-	uint64_t size = 0, off;
+	uint64_t size = 0, off, crc32 = 0;
 	uint8_t b[64];
 	long nb = 0;
 	int ri;
@@ -829,11 +918,19 @@ static int emit_rw(Rec *r, const RecLine *l)
 		return bad(r, l->lineno, "expected region=NAME offset=0x... size=N on a %s line",
 			   l->op);
 	ri = hx_vfio_region_index(region);
+	if (ri < 0 && !strncmp(region, "REGION", 6) && region[6] &&
+	    strspn(region + 6, "0123456789") == strlen(region + 6)) {
+		skip(r, l, "region %s (vfio.%s takes regions 0-%d)", region, l->op,
+		     HX_VFIO_REGION_MAX - 1);
+		return 0;
+	}
 	if (ri < 0)
 		return bad(r, l->lineno, "expected region=BAR0..BAR5|ROM|CONFIG|VGA|REGIONn, "
 			   "got 'region=%s'", region);
 	if (data && (nb = parse_hex(data, b, sizeof(b))) < 0)
 		return bad(r, l->lineno, "expected data=HEX (at most 64 bytes), got 'data=%s'", data);
+	if (crc && (!parse_u64(crc, &crc32) || crc32 > 0xffffffffu))
+		return bad(r, l->lineno, "expected crc32=0xXXXXXXXX, got 'crc32=%s'", crc);
 	if (!h) {
 		skip(r, l, "no open handle for device %s", l->objid);
 		return 0;
@@ -874,7 +971,7 @@ static int emit_rw(Rec *r, const RecLine *l)
 		fprintf(r->out, " == ");
 		put_value(r, b, (size_t)nb);
 	} else if (crc) {
-		fprintf(r->out, " crc32=%s", crc);
+		fprintf(r->out, " crc32=0x%08" PRIx64, crc32);
 	}
 	fputc('\n', r->out);
 	return 0;
@@ -923,8 +1020,9 @@ static int emit(Rec *r)
 				more++;
 		}
 	}
-	fprintf(r->out, "# Recorded by vfio-harness record from %s (%u operations", r->path,
-		r->nlines);
+	fprintf(r->out, "# Recorded by vfio-harness record from ");
+	comment(r, r->path);
+	fprintf(r->out, " (%u operations", r->nlines);
 	if (npids > 1 || more) {
 		fprintf(r->out, " of %u%s processes:", npids + more, more ? " or more" : "");
 		for (unsigned k = 0; k < npids; k++)
@@ -955,9 +1053,10 @@ static int emit(Rec *r)
 			emit_open(r, l);
 		else if (!strcmp(l->op, "close"))
 			emit_close(r, l);
-		else if (!strcmp(l->op, "ioctl"))
-			emit_ioctl(r, i);
-		else if (emit_rw(r, l) < 0)
+		else if (!strcmp(l->op, "ioctl")) {
+			if (emit_ioctl(r, i) < 0)
+				return -1;
+		} else if (emit_rw(r, l) < 0)
 			return -1;
 	}
 	if (r->skipped)

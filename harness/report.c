@@ -169,12 +169,21 @@ void hx_report_tap_plan(FILE *f, unsigned n)
 	fprintf(f, "TAP version 13\n1..%u\n", n);
 }
 
-/* A YAML double-quoted scalar. */
-static void yaml_quoted(FILE *f, const char *s)
+static size_t xml_char_len(const unsigned char *s, size_t len);
+
+/*
+ * A YAML double-quoted scalar: valid UTF-8 as it is, control characters
+ * and the bytes of invalid UTF-8 as \xNN (YAML streams must be Unicode).
+ */
+static void yaml_quoted(FILE *f, const char *str)
 {
+	const unsigned char *s = (const unsigned char *)str;
+	size_t len = strlen(str), i = 0;
+
 	fputc('"', f);
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
+	while (i < len) {
+		unsigned char c = s[i];
+		size_t n = xml_char_len(s + i, len - i);
 
 		if (c == '"' || c == '\\')
 			fprintf(f, "\\%c", c);
@@ -182,10 +191,15 @@ static void yaml_quoted(FILE *f, const char *s)
 			fputs("\\n", f);
 		else if (c == '\t')
 			fputs("\\t", f);
-		else if (c < 0x20 || c == 0x7f)
-			fprintf(f, "\\x%02x", c);
-		else
+		else if (n == 1 && c != '\r')
 			fputc(c, f);
+		else if (n > 1) {
+			fwrite(s + i, 1, n, f);
+			i += n;
+			continue;
+		} else
+			fprintf(f, "\\x%02x", c);
+		i++;
 	}
 	fputc('"', f);
 }
@@ -407,8 +421,9 @@ static void junit_case(FILE *f, const HxResult *r)
 		fputs("      <properties>\n", f);
 		if (r->has_stats)
 			fprintf(f, "        <property name=\"steps\" value=\"%lu\"/>\n"
-				"        <property name=\"ops\" value=\"%lu\"/>\n",
-				r->steps, r->ops);
+				"        <property name=\"ops\" value=\"%lu\"/>\n"
+				"        <property name=\"exec_seconds\" value=\"%.3f\"/>\n",
+				r->steps, r->ops, r->exec_seconds);
 		for (i = 0; i < r->nskips; i++) {
 			fprintf(f, "        <property name=\"skipped-step\" value=\"line %u: ",
 				r->skips[i].line);

@@ -44,6 +44,7 @@ typedef struct HxResult {
 	unsigned nskips;
 	bool has_stats;
 	unsigned long steps, ops;
+	double exec_seconds;	/* the executor's own time (stats seconds=) */
 	double seconds;		/* wall time of the scenario */
 	HxBuf out, err;		/* the executor's stdout and stderr */
 	HxBuf all;		/* both, in arrival order */

@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <fnmatch.h>
 #include <limits.h>
+#include <math.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -426,7 +427,7 @@ typedef struct Job {
 	double deadline;	/* --timeout, 0: none */
 	double kill_at;		/* SIGKILL the group then, 0: not yet asked */
 	double eof_wait;	/* reaped, output still open: kill then */
-	bool reaped;
+	bool reaped;		/* exited: a zombie until job_finish reaps it */
 	int status;
 	bool timed_out;
 	int stopped_by;		/* the runner's signal that stopped it */
@@ -754,6 +755,12 @@ static void protocol_line(Run *run, Job *job, char *line)
 				r->steps = strtoul(tok + 6, NULL, 10);
 			else if (strncmp(tok, "ops=", 4) == 0)
 				r->ops = strtoul(tok + 4, NULL, 10);
+			else if (strncmp(tok, "seconds=", 8) == 0) {
+				double s = strtod(tok + 8, &end);
+
+				if (end != tok + 8 && !*end && isfinite(s) && s >= 0)
+					r->exec_seconds = s;
+			}
 		}
 		r->has_stats = true;
 	} else if (strcmp(line, "done pass") == 0 && !job->done) {
@@ -851,6 +858,14 @@ static void job_finish(Run *run, Job *job, double now)
 	char st[160];
 	unsigned i;
 
+	/*
+	 * Whatever the executor left behind in its process group (a daemon
+	 * that closed the pipes) goes now: the unreaped leader still pins
+	 * the group's id.  Then reap the leader.
+	 */
+	kill(-job->pid, SIGKILL);
+	while (waitpid(job->pid, &job->status, 0) < 0 && errno == EINTR)
+		;
 	for (i = 0; i < NFDS; i++)
 		if (job->fd[i] >= 0)
 			close(job->fd[i]);
@@ -1106,9 +1121,17 @@ int hx_run(const HxSuite *suite, const HxRunOptions *o)
 			Job *job = &run.jobs[i];
 
 			if (!job->reaped) {
-				pid_t r = waitpid(job->pid, &job->status, WNOHANG);
+				siginfo_t si;
 
-				if (r == job->pid) {
+				/*
+				 * WNOWAIT: the zombie keeps the process group's id
+				 * from being reused until job_finish has killed
+				 * what is left of the group and reaped it.
+				 */
+				memset(&si, 0, sizeof(si));
+				if (waitid(P_PID, (id_t)job->pid, &si,
+					   WEXITED | WNOHANG | WNOWAIT) == 0 &&
+				    si.si_pid == job->pid) {
 					job->reaped = true;
 					if (job_fds_open(job))
 						job->eof_wait = now + HX_KILL_GRACE;

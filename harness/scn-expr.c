@@ -201,6 +201,14 @@ bool scn_parse_number(const char *s, size_t len, uint64_t *out, bool *overflow)
 
 /* ---- the parser ---- */
 
+/*
+ * Bounds on one expression, so that parsing, evaluating and freeing it
+ * (all recursive) stay shallow: nesting (parentheses, unary operators,
+ * function arguments) and the number of operands and operators.
+ */
+#define EP_MAX_DEPTH 64
+#define EP_MAX_TERMS 1024
+
 typedef struct EP {
 	Scn *scn;
 	const char *s;
@@ -208,6 +216,7 @@ typedef struct EP {
 	unsigned col;		/* of s[0] */
 	Error **errp;
 	bool failed;
+	unsigned depth, terms;
 } EP;
 
 static void ep_err(EP *p, size_t at, const char *fmt, ...)
@@ -259,6 +268,30 @@ static bool is_ident(int c)
 
 static ScnExpr *ep_or(EP *p);
 
+/* Enter one more level of nesting at s[at]; false (with the error) when
+ * that is too deep. */
+static bool ep_enter(EP *p, size_t at)
+{
+	if (p->depth >= EP_MAX_DEPTH) {
+		ep_err(p, at, "expression nested more than %d deep (parentheses, unary "
+		       "operators, function arguments)", EP_MAX_DEPTH);
+		return false;
+	}
+	p->depth++;
+	return true;
+}
+
+/* Count one more operand or operator at s[at]. */
+static bool ep_term(EP *p, size_t at)
+{
+	if (++p->terms > EP_MAX_TERMS) {
+		ep_err(p, at, "expression longer than %d operands and operators",
+		       EP_MAX_TERMS);
+		return false;
+	}
+	return true;
+}
+
 /* The rest of the expression after pos, for "got 'x'" */
 static int ep_rest(EP *p)
 {
@@ -298,10 +331,13 @@ static ScnExpr *ep_device_arg(EP *p, ScnExprKind k, const char *fname)
 		return NULL;
 	}
 	p->pos++;
+	if (!ep_enter(p, start))
+		return NULL;
 	col = p->col + (unsigned)start;
 	e = node(k, col);
 	e->dev = (unsigned)dev;
 	e->a = ep_or(p);
+	p->depth--;
 	if (!e->a) {
 		scn_expr_free(e);
 		return NULL;
@@ -423,12 +459,17 @@ static ScnExpr *ep_primary(EP *p)
 		       (int)p->len, p->s);
 		return NULL;
 	}
+	if (!ep_term(p, start))
+		return NULL;
 	c = (unsigned char)p->s[p->pos];
 	if (c == '(') {
 		ScnExpr *e;
 
+		if (!ep_enter(p, start))
+			return NULL;
 		p->pos++;
 		e = ep_or(p);
+		p->depth--;
 		if (!e)
 			return NULL;
 		if (p->pos >= p->len || p->s[p->pos] != ')') {
@@ -536,8 +577,11 @@ static ScnExpr *ep_unary(EP *p)
 		unsigned col = p->col + (unsigned)p->pos;
 		ScnExpr *a;
 
+		if (!ep_term(p, p->pos) || !ep_enter(p, p->pos))
+			return NULL;
 		p->pos++;
 		a = ep_unary(p);
+		p->depth--;
 		return a ? mk(k, col, a, NULL) : NULL;
 	}
 	return ep_primary(p);
@@ -582,6 +626,10 @@ static ScnExpr *ep_level(EP *p, unsigned lv)
 			unsigned col = p->col + (unsigned)p->pos;
 			ScnExpr *b;
 
+			if (!ep_term(p, p->pos)) {
+				scn_expr_free(a);
+				return NULL;
+			}
 			p->pos += ol;
 			b = ep_level(p, lv + 1);
 			if (!b) {

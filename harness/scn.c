@@ -128,6 +128,7 @@ static const StmtSpec specs[] = {
 	    { "driver", KK_RAW, false, NULL } }, F_FREEKV },
 	{ "attach", SCN_OP_ATTACH, { DEV }, { { 0 } }, F_FREEKV | F_FAIL },
 	{ "detach", SCN_OP_DETACH, { DEV }, { { 0 } }, F_FAIL },
+	{ "boot", SCN_OP_BOOT, { { 0 } }, { { 0 } }, 0 },
 	{ "cfg.read", SCN_OP_CFG_READ, { DEV, EXPR("an offset", "the offset"), CSIZE },
 	  { { 0 } }, F_VAL | F_FAIL },
 	{ "cfg.write", SCN_OP_CFG_WRITE,
@@ -596,6 +597,16 @@ static bool is_bytes_word(const Word *w)
 	return !w->quoted && (strchr(w->text, ':') != NULL);
 }
 
+/* Text without blanks or control characters (after escapes were decoded):
+ * what can go into a control-socket request as one word. */
+static bool one_word(const char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s <= ' ' || *s == 0x7f)
+			return false;
+	return true;
+}
+
 static bool valid_name(const char *s, size_t n)
 {
 	size_t i;
@@ -1006,6 +1017,11 @@ static bool finish_fault(Line *l, ScnStmt *st)
 	for (i = 0; i < st->nkv; i++) {
 		ScnKv *kv = &st->kv[i];
 
+		if (!one_word(kv->key) || !one_word(kv->val)) {
+			scn_perr(l->scn, l->errp, kv->col, "bad rule word '%s=%s' (blanks or "
+				 "control characters inside)", kv->key, kv->val);
+			return false;
+		}
 		if (!strcmp(kv->key, "errno"))
 			have_errno = true;
 		if (!strcmp(kv->key, "device")) {
@@ -1037,6 +1053,11 @@ static bool finish_filters(Line *l, ScnStmt *st)
 
 		if (kv->spec >= 0)
 			continue;
+		if (!one_word(kv->key) || !one_word(kv->val)) {
+			scn_perr(l->scn, l->errp, kv->col, "bad filter '%s=%s' (a field value "
+				 "has no blanks or control characters)", kv->key, kv->val);
+			return false;
+		}
 		if (!strcmp(kv->key, "device")) {
 			v = kv->val;
 			col = kv->col + 7;
@@ -1098,9 +1119,10 @@ static bool parse_ioctl_kv(Line *l, ScnStmt *st, ScnKv *kv, const Word *w)
 		if (!star || !((star - kv->val == 7 && !strncmp(kv->val, "eventfd", 7)) ||
 			       (star - kv->val == 2 && !strncmp(kv->val, "-1", 2))) ||
 		    !scn_parse_number(star + 1, strlen(star + 1), &n, &ovf) || ovf ||
-		    n > 2048) {
+		    n > HX_VFIO_FDS_MAX) {
 			scn_perr(l->scn, l->errp, vc,
-				 "expected eventfd*N or -1*N (N up to 2048), got '%s'", kv->val);
+				 "expected eventfd*N or -1*N (N up to %d), got '%s'",
+				 HX_VFIO_FDS_MAX, kv->val);
 			return false;
 		}
 		kv->num = n;
@@ -1336,6 +1358,11 @@ static bool parse_arg(Line *l, const StmtSpec *sp, ScnStmt *st, unsigned i,
 				 a->expect, after, (int)w->rawlen, w->raw);
 			return false;
 		}
+		if (sp->op == SCN_OP_CONTROL && (strchr(w->text, '\n') || !w->text[0])) {
+			scn_perr(scn, l->errp, w->col, "a control request is one line, not %s",
+				 w->text[0] ? "several ('\\n' inside)" : "empty");
+			return false;
+		}
 		arg->str = xstrdup(w->text);
 		return true;
 	case AK_NAME:
@@ -1369,6 +1396,12 @@ static bool parse_arg(Line *l, const StmtSpec *sp, ScnStmt *st, unsigned i,
 				 a->expect, after);
 			return false;
 		}
+		if (!one_word(w->text)) {
+			scn_perr(scn, l->errp, w->col, "expected %s after %s, got '%.*s' "
+				 "(blanks or control characters inside)", a->expect, after,
+				 (int)w->rawlen, w->raw);
+			return false;
+		}
 		arg->str = xstrdup(w->text);
 		return true;
 	}
@@ -1392,6 +1425,11 @@ static bool parse_kv(Line *l, const StmtSpec *sp, ScnStmt *st, const Word *w)
 	}
 	if (k == 6 || !sp->keys[k].key) {
 		if (sp->op == SCN_OP_VFIO_IOCTL && is_kv(w)) {
+			if (st->nkv == SCN_MAX_IOCTL_KEYS) {
+				scn_perr(scn, l->errp, w->col, "more than %d KEY=VALUE for vfio.ioctl",
+					 SCN_MAX_IOCTL_KEYS);
+				return false;
+			}
 			kv = add_kv(st, w);
 			return parse_ioctl_kv(l, st, kv, w);
 		}
@@ -1632,6 +1670,8 @@ Scn *scn_parse_text(const char *path, const char *text, size_t len, Error **errp
 	scn->path = xstrdup(path);
 	slash = strrchr(path, '/');
 	scn->dir = slash ? strndup(path, (size_t)(slash - path) + (slash == path)) : xstrdup(".");
+	if (!scn->dir)
+		abort();
 	snprintf(scn->machine.platform, sizeof(scn->machine.platform), "x86");
 	snprintf(scn->machine.tce, sizeof(scn->machine.tce), "both");
 	scn->machine.ram_size = 64ull << 20;

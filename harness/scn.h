@@ -162,7 +162,7 @@ void scn_expr_free(ScnExpr *e);
 
 typedef enum ScnOp {
 	SCN_OP_MACHINE, SCN_OP_DEVICE,
-	SCN_OP_ATTACH, SCN_OP_DETACH,
+	SCN_OP_ATTACH, SCN_OP_DETACH, SCN_OP_BOOT,
 	SCN_OP_CFG_READ, SCN_OP_CFG_WRITE,
 	SCN_OP_MEM_READ, SCN_OP_MEM_WRITE,
 	SCN_OP_BAR_READ, SCN_OP_BAR_WRITE,
@@ -254,6 +254,8 @@ typedef enum ScnFailKind {
 } ScnFailKind;
 
 #define SCN_MAX_ARGS 6
+/* vfio.ioctl: KEY=VALUE words at most (more is a parse error). */
+#define SCN_MAX_IOCTL_KEYS 32
 
 typedef struct ScnStmt {
 	ScnOp op;

@@ -6,6 +6,7 @@ runs the real binaries in their own process group and checks the exact
 result-protocol lines (harness/exec.h) and messages.
 """
 import os
+import pathlib
 import re
 import signal
 import subprocess
@@ -259,6 +260,18 @@ def test_check_failure_details(ex, tmp_path):
     ("expect.event reset times=1", 1, ["detail expected: 1 reset event",
                                        "detail actual:   0 matching; reset events after the "
                                        "last one matched by an expect.event: none"]),
+    # values out of range fail the statement instead of wrapping or being cut
+    ("cfg.read d0 0xfffffffffffffffe 4", 1,
+     ["detail error: config offset 0xfffffffffffffffe + 4 is beyond 4096"]),
+    ("step 0xffffffffffffffff", 1,
+     ["detail error: 18446744073709551615 ms: more than an hour"]),
+    ("expect.none ms=3600001", 1, ["detail error: 3600001 ms: more than an hour"]),
+    ("expect.msi timeout=0x1000000000", 1,
+     ["detail error: timeout=68719476736 ms: more than an hour"]),
+    ("expect.msi data=0x100000041 timeout=1", 1,
+     ["detail error: data=0x100000041: an MSI data word has 32 bits"]),
+    ("intx.route 0 0x80000000", 1,
+     ["detail error: IRQ 2147483648 out of range (-1: disabled, or 0 up)"]),
 ])
 def test_failures(ex, stmt, col, detail):
     rc, res, err = ex.sim(DEVS + "attach d0\nset z 3\n" + stmt + "\n")
@@ -348,3 +361,58 @@ def test_usage(ex, tmp_path):
                         str(tmp_path / "a.scn")], capture_output=True, text=True)
     assert (p.returncode, p.stderr) == (
         2, "vfio-harness exec: --map zz=01:00.0: no such device in the scenario\n")
+
+
+def test_attach_long_property_is_not_cut(ex):
+    # a property value longer than the 160 bytes it was once copied into
+    rc, res, err = ex.sim(DEVS + "attach d0 x-pci-vendor-id=0x" + "0" * 170 + "8086\n"
+                          "cfg.read d0 PCI_VENDOR_ID 2 == 0x8086\n")
+    lines, stats, done = split(res)
+    assert (rc, lines, done) == (0, [], "done pass"), err
+
+
+def test_msi_data_out_of_range(ex):
+    rc, res, err = ex.sim(DEVS + "attach t5\nmsi.enable t5 addr=0xfee00000 data=0x10041\n")
+    lines, stats, done = split(res)
+    assert lines[:2] == ["fail 6:1 failed: msi.enable t5 addr=0xfee00000 data=0x10041",
+                         "detail error: data=0x10041: MSI message data has 16 bits"]
+    assert (rc, done) == (1, "done fail")
+
+
+def test_control_check_reads_the_whole_answer(ex):
+    # 80 events answer about 4.6 KiB, more than the 4 KiB the check once
+    # looked at: the closing "last=80" is matched all the same
+    body = DEVS + "repeat 80\ndevice.reset d0 flr\nend\n"
+    rc, res, err = ex.sim(body + 'control "events" == "last=80 lost=0"\n')
+    assert (rc, res[-1]) == (0, "done pass"), err
+    rc, res, err = ex.sim(body + 'control "events" == "last=81"\n')
+    lines, stats, done = split(res)
+    assert lines[:2] == ['fail 8:1 expectation failed: control "events" == "last=81"',
+                         'detail expected: an answer containing "last=81"']
+    assert (rc, done) == (1, "done fail")
+
+
+def test_fuzz_scn_bounded(build):
+    """A short deterministic run of the parser's mutation fuzzer (the long
+    one is by hand: fuzz-scn -n 300000 scenarios/, under SAN=1)."""
+    fz = build / "bin" / "fuzz-scn"
+    if not fz.exists():
+        pytest.fail("bin/fuzz-scn is not built")
+    repo = pathlib.Path(__file__).resolve().parents[2]
+    p = subprocess.run([str(fz), "-n", "3000", "-s", "1", str(repo / "scenarios")],
+                       capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0, p.stderr[-4000:]
+    m = re.fullmatch(r"fuzz-scn: 3000 inputs from (\d+) seeds \(-s 1\): (\d+) parsed, "
+                     r"(\d+) refused, \d+ expressions evaluated\n", p.stdout)
+    assert m, p.stdout
+    assert int(m.group(1)) >= 30
+    assert int(m.group(2)) + int(m.group(3)) == 3000
+    assert int(m.group(2)) > 0 and int(m.group(3)) > 0
+
+
+def test_boot_twice_fails_at_the_second(ex):
+    rc, res, err = ex.sim(DEVS + "boot\nboot\n")
+    lines, stats, done = split(res)
+    assert lines[:2] == ["fail 6:1 failed: boot",
+                         "detail error: the machine is already up (boot given twice)"]
+    assert (rc, done) == (1, "done fail")

@@ -180,12 +180,95 @@ def test_record_sorts_by_start_time(build, tmp_path):
     (HEADER + "t=0.000001 pid=1 obj=device:0000:03:00.0 op=read region=BAR0 offset=0x0 size=4 "
      "data=zz ret=4 us=1\n",
      "a.trace:5: expected data=HEX (at most 64 bytes), got 'data=zz'"),
+    # Found by tests/fuzz/fuzz-record.py: values that used to be copied
+    # into the scenario as they were (which `check` then refused).
+    (HEADER + "t=0.000000 pid=1 obj=container:1 op=open ret=0 us=1\n" + "t=0.000001 pid=1 obj=container:1 op=" + "ioctl name=VFIO_SET_IOMMU cmd=0x3b66 arg=P ret=0 us=1\n",
+     "a.trace:6: expected arg=NUMBER, got 'arg=P'"),
+    (HEADER + "t=0.000000 pid=1 obj=container:1 op=open ret=0 us=1\n" + "t=0.000001 pid=1 obj=container:1 op=" + "ioctl name=VFIO_SET_IOMMU cmd=0x3b66 arg=+3 ret=0 us=1\n",
+     "a.trace:6: expected arg=NUMBER, got 'arg=+3'"),
+    (HEADER + "t=0.000000 pid=1 obj=container:1 op=open ret=0 us=1\n" + "t=0.000001 pid=1 obj=container:1 op=" + "ioctl name=VFIO_IOMMU_UNMAP_DMA cmd=0x3b72 iova=0x80k0 size=0x1 ret=0 us=1\n",
+     "a.trace:6: expected iova=NUMBER, got 'iova=0x80k0'"),
+    (HEADER + "t=0.000000 pid=1 obj=container:1 op=open ret=0 us=1\n" + "t=0.000001 pid=1 obj=container:1 op=" + "ioctl name=VFIO_IOMMU_MAP_DMA cmd=0x3b71 vaddr=x size=0x1000 ret=0 us=1\n",
+     "a.trace:6: expected vaddr=NUMBER, got 'vaddr=x'"),
+    (HEADER + "t=0.000001 pid=1 obj=container:1 op=" + "open ret=-EY us=1\n",
+     "a.trace:5: expected ret=N or ret=-ENAME with a known errno name, got 'ret=-EY'"),
+    (HEADER + "t=0.000001 pid=1 obj=container:1 op=" + "open ret=-4094 us=1\n",
+     "a.trace:5: errno 4094 of 'ret=-4094' has no name that scenarios know"),
+    (HEADER + "t=0.000001 pid=1 obj=group:2147483648 op=open ret=0 us=1\n",
+     "a.trace:5: expected a group number 0-2147483647, got 'obj=group:2147483648'"),
+    (HEADER + "t=0.000001 pid=1 obj=device:0000:03:00.0 op=read region=CONFIG offset=0x0 "
+     "size=4 crc32=0xZ ret=4 us=1\n",
+     "a.trace:5: expected crc32=0xXXXXXXXX, got 'crc32=0xZ'"),
+    ("# fakevfio trace v1\n# device bdf=03:00.0 model=a#b group=1 driver=vfio-pci params=\n",
+     "a.trace:2: expected a model and driver name of letters, digits and '_.-+:/'"),
+    ("# fakevfio trace v1\n# device bdf=03:00.0 model=a group=1 driver=vfio-pci "
+     "params=x=1%20y\n", "a.trace:2: expected params=KEY=VALUE,... with %XX escapes, keys "
+     "that are names and values of letters, digits and '_.-+:/'"),
+    ("# fakevfio trace v1\n# device bdf=03:00.0 model=a group=1 driver=vfio-pci "
+     "params=x=%+4\n", "a.trace:2: expected params=KEY=VALUE,... with %XX escapes, keys "
+     "that are names and values of letters, digits and '_.-+:/'"),
+    # Two error paths that leaked the decoded params (LeakSanitizer, SAN=1).
+    ("# fakevfio trace v1\n# device bdf=03:00.0 model=a group=1 driver=vfio-pci params=x=1\n"
+     "# device bdf=03:00.0 model=a group=1 driver=vfio-pci params=x=1\n",
+     "a.trace:3: device 0000:03:00.0 given twice"),
+    ("# fakevfio trace v1\n# device bdf=03:00.0 model=a group=1 driver=vfio-pci params=x=%4\n",
+     "a.trace:2: expected params=KEY=VALUE,... with %XX escapes, keys "
+     "that are names and values of letters, digits and '_.-+:/'"),
 ])
 def test_record_errors(build, tmp_path, text, err):
     trace = tmp_path / "a.trace"
     trace.write_text(text)
     r = run([build / "bin" / "vfio-harness", "record", "a.trace"], cwd=tmp_path)
     assert (r.returncode, r.stdout, r.stderr) == (1, "", f"vfio-harness record: {err}\n")
+
+
+def test_record_normalizes_what_it_copies(build, tmp_path):
+    """Numbers are written as read (never copied), errno numbers get their
+    names, EWOULDBLOCK its canonical name, trace text in comments loses
+    its control characters, REGIONn past 63 is not replayable: the output
+    always passes `check` (found by tests/fuzz/fuzz-record.py)."""
+    d = "t=0.0000{} pid=1 obj=device:0000:03:00.0 op="
+    trace = tmp_path / "a\x01.trace"
+    trace.write_text(HEADER +
+                     "t=0.000001 pid=1 obj=container:01 op=open ret=0 us=1\n"
+                     "t=0.000002 pid=1 obj=container:01 op=ioctl name=VFIO_SET_IOMMU cmd=0x3b66 "
+                     "arg=010 ret=-16 us=1\n"
+                     "t=0.000003 pid=1 obj=group:0x64 op=open ret=-EWOULDBLOCK us=1\n"
+                     "t=0.000004 pid=1 obj=group:100 op=open ret=0 us=1\n"
+                     "t=0.000005 pid=1 obj=group:100 op=ioctl name=VFIO_GROUP_GET_DEVICE_FD "
+                     "cmd=0x3b6a name=0000:03:00.0 ret=5 us=1\n" +
+                     d.format(10) + "ioctl name=VFIO_DEVICE_GET_REGION_INFO cmd=0x3b6c "
+                     "index=0x0002 ret=0 us=1\n" +
+                     d.format(11) + "ioctl name=VFIO_D\x1dVICE_X cmd=0x3b6c ret=0 us=1\n" +
+                     d.format(12) + "read region=REGION64 offset=0x0 size=4 ret=-EINVAL us=1\n" +
+                     d.format(13) + "read region=REGION63 offset=0x0 size=4 crc32=0xbadf00d "
+                     "ret=4 us=1\n" +
+                     d.format(14) + "ioctl name=VFIO_DEVICE_SET_IRQS cmd=0x3b6e argsz=24 "
+                     "flags=0x24 index=4 start=0 count=1025 ret=0 us=1\n"
+                     "t=0.000015 pid=1 obj=container:1 op=ioctl name=VFIO_SET_IOMMU cmd=0x3b66 "
+                     "argsz=20 arg=1 ret=0 us=1\n")
+    out = tmp_path / "a.scn"
+    r = record(build, trace, "-o", out)
+    assert (r.returncode, r.stderr) == (0, ""), r.stderr
+    lines = out.read_text().splitlines()
+    assert lines[0].startswith("# Recorded by vfio-harness record from ")
+    assert "a?.trace (11 operations)." in lines[0]
+    assert lines[4:] == [
+        "vfio.open-container c1",
+        "vfio.ioctl c1 VFIO_SET_IOMMU arg=8 => errno EBUSY",
+        "vfio.open-group fail1 100 => errno EAGAIN",
+        "vfio.open-group g100 100",
+        "vfio.open-device d0 g100 dev0",
+        "vfio.ioctl d0 VFIO_DEVICE_GET_REGION_INFO index=0x2 == 0",
+        "# line 11 not replayable: VFIO_D?VICE_X is not an ioctl vfio.ioctl makes",
+        "# line 12 not replayable: region REGION64 (vfio.read takes regions 0-63)",
+        "vfio.read d0 63 0x0 4 crc32=0x0badf00d",
+        "# line 14 not replayable: VFIO_DEVICE_SET_IRQS with count=1025 eventfds "
+        "(vfio.ioctl makes at most 1024)",
+        "vfio.ioctl c1 VFIO_SET_IOMMU arg=1 == 0",      # no argsz= (not a struct)
+        "# 3 trace lines were not replayable (comments above)"]
+    r = run([build / "bin" / "vfio-harness", "check", out])
+    assert r.returncode == 0, r.stdout + r.stderr
 
 
 @pytest.mark.parametrize("args,err", [

@@ -10,6 +10,7 @@ executor does.  The tests marked "real" run the real fakevfio and
 executor.
 """
 import os
+import pathlib
 import re
 import signal
 import subprocess
@@ -61,6 +62,23 @@ for line in open(scn, encoding="utf-8", errors="replace"):
                 pass
         sys.stdout.flush()
         time.sleep(float(arg))
+    elif verb == "orphan":
+        # A process left in the group that holds none of the pipes.
+        if os.fork() == 0:
+            nul = os.open("/dev/null", os.O_RDWR)
+            for fd in (0, 1, 2, 3):
+                os.dup2(nul, fd)
+            with open(os.path.join(os.environ["FAKE_PIDDIR"], "orphan"), "w") as f:
+                f.write(str(os.getpid()))
+            time.sleep(60)
+            os._exit(0)
+        while not os.path.exists(os.path.join(os.environ["FAKE_PIDDIR"], "orphan")):
+            time.sleep(0.01)
+    elif verb == "bigout":
+        line = "x" * 1023 + "\n"
+        for i in range(int(arg) * 1024):
+            sys.stdout.write(line)
+        sys.stdout.write("the end\n")
     elif verb == "crash":
         sys.stdout.flush(); sys.stderr.flush(); res.flush()
         os.kill(os.getpid(), signal.SIGSEGV)
@@ -353,6 +371,8 @@ def test_junit_is_valid_and_complete(harness, env, tmp_path, suite):
     props = [(p.get("name"), p.get("value")) for p in skip.find("properties")]
     assert ("skipped-step", "line 4: device-side step (host backend)") in props
     assert ("steps", "3") in props and ("ops", "7") in props
+    # The executor's own time, from its "stats ... seconds=" line.
+    assert ("exec_seconds", "0.001") in props
     assert "line 9: expect.msi after a skipped device step" in skip.find("system-out").text
     assert cases[4].find("system-out").text == "hello from e\n"
     assert cases[0].find("failure") is None and cases[0].find("skipped") is None
@@ -586,3 +606,49 @@ def test_real_host_backend_without_vfio(harness, real_env, tmp_path):
     assert "crashed" not in r.stdout and "before finishing" not in r.stdout
     case = ET.parse(tmp_path / "j.xml").getroot().find("testsuite/testcase")
     assert case.find("failure") is not None
+
+
+def test_process_left_in_the_group_is_killed(harness, env, tmp_path):
+    # The executor exits, its pipes close, but a process of its group
+    # lives on: the runner kills it before it reaps the executor.
+    scn(tmp_path / "s" / "a.scn", "orphan")
+    r = run(harness, ["run", "s"], env, tmp_path)
+    assert r.returncode == 0, r.stdout + r.stderr
+    pid = (pathlib.Path(env["FAKE_PIDDIR"]) / "orphan").read_text()
+    deadline = time.monotonic() + 10
+    while os.path.exists("/proc/" + pid) and time.monotonic() < deadline:
+        # SIGKILLed, then reaped by init: a zombie for a moment at most.
+        if open("/proc/%s/stat" % pid).read().split(") ")[1][0] == "Z":
+            break
+        time.sleep(0.05)
+    alive = os.path.exists("/proc/" + pid) and \
+        open("/proc/%s/stat" % pid).read().split(") ")[1][0] != "Z"
+    assert not alive
+    assert_clean(env, tmp_path)
+
+
+def test_megabytes_of_output(harness, env, tmp_path):
+    # 3 MiB on stdout: nothing blocks, the report keeps the end (1 MiB at
+    # most) and says how much of the start it cut.
+    scn(tmp_path / "s" / "a.scn", "bigout 3", "fail 2:1 after the output")
+    r = run(harness, ["run", "--junit", "j.xml", "s"], env, tmp_path)
+    assert r.returncode == 1
+    assert r.stdout.splitlines()[1] == "      s/a.scn:2:1: after the output"
+    out = ET.parse(tmp_path / "j.xml").getroot().find("testsuite/testcase/system-out").text
+    m = re.match(r"\[\.\.\. (\d+) bytes cut \.\.\.\]\n", out)
+    assert m, out[:100]
+    kept = out[m.end():]
+    assert int(m.group(1)) + len(kept) == 3 * 1024 * 1024 + len("the end\n")
+    assert len(kept) <= 1024 * 1024 and kept.endswith("x\nthe end\n")
+
+
+def test_tap_yaml_is_valid_utf8(harness, env, tmp_path):
+    # Invalid UTF-8 in the output becomes \xNN in the YAML block; valid
+    # UTF-8 stays as it is.
+    scn(tmp_path / "s" / "a#b.scn", "stderr bad\\xff\\xfe \\xc3\\xa9 end", "exit 3")
+    r = subprocess.run([harness, "run", "--tap", "s"], cwd=tmp_path, env=env,
+                       capture_output=True, timeout=60)
+    assert r.returncode == 1
+    lines = r.stdout.decode("utf-8").splitlines()     # raises on invalid UTF-8
+    assert lines[2] == "not ok 1 - s/a_b.scn"
+    assert '  output: "bad\\xff\\xfe \u00e9 end\\n"' in lines, lines

@@ -87,6 +87,12 @@ static void test_table(void **state)
 	assert_int_equal(hx_vfio_region_index("REGION"), -1);
 	assert_int_equal(hx_vfio_region_index("1x"), -1);
 	assert_int_equal(hx_vfio_region_index("99999999999"), -1);
+	/* 0-63, as the scenario parser: N << 40 must not leave 64 bits. */
+	assert_int_equal(hx_vfio_region_index("63"), 63);
+	assert_int_equal(hx_vfio_region_index("REGION63"), 63);
+	assert_int_equal(hx_vfio_region_index("64"), -1);
+	assert_int_equal(hx_vfio_region_index("REGION65536"), -1);
+	assert_int_equal(hx_vfio_region_index("16777215"), -1);
 }
 
 static void test_build_structs(void **state)
@@ -421,7 +427,15 @@ static void test_regions_on_memfd(void **state)
 	assert_int_equal(hx_vfio_pread(v, "d", 0, 0, back, 0, why, sizeof(why)), -EINVAL);
 	assert_string_equal(why, "bad access length 0 (1 to 65536)");
 	assert_int_equal(hx_vfio_pread(v, "d", 0, 1ull << 40, back, 1, why, sizeof(why)), -EINVAL);
-	assert_string_equal(why, "offset 0x10000000000 is beyond a region (2^40 bytes)");
+	assert_string_equal(why, "offset 0x10000000000 length 1 is beyond a region (2^40 bytes)");
+	/* An access that starts in the region but ends in the next one. */
+	assert_int_equal(hx_vfio_pread(v, "d", 0, (1ull << 40) - 2, back, 4, why, sizeof(why)),
+			 -EINVAL);
+	assert_string_equal(why, "offset 0xfffffffffe length 4 is beyond a region (2^40 bytes)");
+	assert_int_equal(hx_vfio_pread(v, "d", 64, 0, back, 1, why, sizeof(why)), -EINVAL);
+	assert_string_equal(why, "bad region index 64");
+	assert_int_equal(hx_vfio_pread(v, "d", 0xffffff, 0, back, 1, why, sizeof(why)), -EINVAL);
+	assert_string_equal(why, "bad region index 16777215");
 	assert_int_equal(hx_vfio_pread(v, "d", -1, 0, back, 1, why, sizeof(why)), -EINVAL);
 	assert_string_equal(why, "bad region index -1");
 	hx_vfio_free(v);

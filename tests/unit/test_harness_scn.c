@@ -91,7 +91,7 @@ static void test_statement_errors(void **state)
 		  "t.scn:1:1: error: unknown statement 'cfg.raed' (did you mean cfg.read?)");
 	parse_err("  frobnicate\n",
 		  "t.scn:1:3: error: unknown statement 'frobnicate' (expected one of: attach, "
-		  "bar.read, bar.write, cfg.read, cfg.write, control, detach, device, "
+		  "bar.read, bar.write, boot, cfg.read, cfg.write, control, detach, device, "
 		  "device.aer, device.dma-read, device.dma-write, device.intx, device.irq, "
 		  "device.req, device.reset, eeh, end, expect, expect.dma-map, expect.event, "
 		  "expect.intx, expect.iommu-fault, expect.msi, expect.none, expect.nowarn, "
@@ -550,6 +550,78 @@ static void test_symbols(void **state)
 	assert_string_equal(scn_symbol_closest("PCI_COMAND", 10), "PCI_COMMAND");
 }
 
+/* head + prefix*n + mid + suffix*m + " == 1\n" (on the heap: long lines). */
+static char *repeated(const char *head, const char *prefix, unsigned n, const char *mid,
+		      const char *suffix, unsigned m)
+{
+	size_t len = strlen(head) + strlen(prefix) * n + strlen(mid) + strlen(suffix) * m + 16;
+	char *b = malloc(len), *p = b;
+	unsigned i;
+
+	assert_non_null(b);
+	p += sprintf(p, "%s", head);
+	for (i = 0; i < n; i++)
+		p += sprintf(p, "%s", prefix);
+	p += sprintf(p, "%s", mid);
+	for (i = 0; i < m; i++)
+		p += sprintf(p, "%s", suffix);
+	sprintf(p, " == 1\n");
+	return b;
+}
+
+/* Regression rows from tests/fuzz/fuzz-scn and the review. */
+static void test_limits(void **state)
+{
+	char *t, b[2048];
+	Scn *scn;
+	int n, i;
+
+	(void)state;
+	/* 100k nested parentheses overflowed the stack (recursive descent) */
+	t = repeated("expect ", "(", 100000, "1", ")", 100000);
+	parse_err(t, "t.scn:1:72: error: expression nested more than 64 deep (parentheses, "
+		  "unary operators, function arguments)");
+	free(t);
+	t = repeated("expect ", "(", 64, "1", ")", 64);
+	scn = parse_ok(t);
+	scn_free(scn);
+	free(t);
+	t = repeated("expect ", "-", 100000, "1", "", 0);
+	parse_err(t, "t.scn:1:72: error: expression nested more than 64 deep (parentheses, "
+		  "unary operators, function arguments)");
+	free(t);
+	t = repeated("device d dma-test\nexpect ", "cap(d,", 100, "1", ")", 100);
+	parse_err(t, "t.scn:2:396: error: expression nested more than 64 deep (parentheses, "
+		  "unary operators, function arguments)");
+	free(t);
+	/* a long operator chain: a deep tree to evaluate and free */
+	t = repeated("expect ", "$x+", 600, "1", "", 0);
+	parse_err(t, "t.scn:1:1544: error: expression longer than 1024 operands and operators");
+	free(t);
+	t = repeated("expect ", "$x+", 500, "1", "", 0);
+	scn = parse_ok(t);
+	scn_free(scn);
+	free(t);
+	/* words that go into control-socket requests are one word each */
+	parse_err("control \"a\\nb\"\n",
+		  "t.scn:1:9: error: a control request is one line, not several ('\\n' inside)");
+	parse_err("control \"\"\n", "t.scn:1:9: error: a control request is one line, not empty");
+	parse_err("device d dma-test\ndevice.aer d uncorrectable a\"b c\"\n",
+		  "t.scn:2:28: error: expected an error bit (UNSUP, MALF_TLP, ...) or a mask after "
+		  "the severity, got 'a\"b c\"' (blanks or control characters inside)");
+	parse_err("fault VFIO_IOMMU_MAP_DMA errno=EBUSY x=a\"b c\"\n",
+		  "t.scn:1:38: error: bad rule word 'x=ab c' (blanks or control characters inside)");
+	parse_err("expect.event reset how=\"a b\"\n",
+		  "t.scn:1:20: error: bad filter 'how=a b' (a field value has no blanks or control "
+		  "characters)");
+	/* vfio.ioctl: more keys than the executor passes is an error, not a cut */
+	n = snprintf(b, sizeof(b), "vfio.ioctl h VFIO_IOMMU_MAP_DMA");
+	for (i = 0; i < 33; i++)
+		n += snprintf(b + n, sizeof(b) - (size_t)n, " iova=%d", i);
+	snprintf(b + n, sizeof(b) - (size_t)n, "\n");
+	parse_err(b, "t.scn:1:279: error: more than 32 KEY=VALUE for vfio.ioctl");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -565,6 +637,7 @@ int main(void)
 		cmocka_unit_test(test_checks),
 		cmocka_unit_test(test_repeat),
 		cmocka_unit_test(test_symbols),
+		cmocka_unit_test(test_limits),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
