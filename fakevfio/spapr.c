@@ -306,49 +306,6 @@ static int find_table(FvSpapr *s, uint64_t ioba)
 	return -1;
 }
 
-/* ---- the caller's memory ------------------------------------------------ */
-
-/*
- * The first address in [addr, last] that is not in a VMA of pid with the
- * permission (write or read): returns 0 when all is, -EFAULT and *bad
- * otherwise.
- */
-static int check_user_range(pid_t pid, uint64_t addr, uint64_t last, bool write,
-			    uint64_t *bad)
-{
-	char path[40], *line = NULL;
-	size_t cap = 0;
-	uint64_t cur = addr;
-	int ret = -EFAULT;
-	FILE *f;
-
-	*bad = addr;
-	snprintf(path, sizeof(path), "/proc/%d/maps", (int)pid);
-	f = fopen(path, "re");
-	if (!f)
-		return -EFAULT;
-	while (getline(&line, &cap, f) > 0) {
-		uint64_t start, end;
-		char perms[5];
-
-		if (sscanf(line, "%" SCNx64 "-%" SCNx64 " %4s", &start, &end, perms) != 3)
-			continue;
-		if (end <= cur)
-			continue;
-		if (start > cur || perms[write ? 1 : 0] != (write ? 'w' : 'r'))
-			break;
-		if (end - 1 >= last) {
-			ret = 0;
-			break;
-		}
-		cur = end;
-	}
-	*bad = cur;
-	free(line);
-	fclose(f);
-	return ret;
-}
-
 /* ---- construction -------------------------------------------------------- */
 
 FvSpapr *fv_spapr_new(unsigned long type, const FvSpaprConfig *cfg, int *err)
@@ -620,7 +577,7 @@ static long map_dma(FvSpapr *s, const FvUser *u, uint64_t arg)
 				break;
 			}
 		}
-	} else if (check_user_range(s->mm, p.vaddr, p.vaddr + p.size - 1 < p.vaddr ?
+	} else if (fv_user_check_range(s->mm, p.vaddr, p.vaddr + p.size - 1 < p.vaddr ?
 				    UINT64_MAX : p.vaddr + p.size - 1, true, &bad)) {
 		/*
 		 * tce_iommu_build: pin_user_pages_fast failed at page i.  It
@@ -760,7 +717,7 @@ static long register_memory(FvSpapr *s, const FvUser *u, uint64_t arg, bool reg)
 	 */
 	if (!p.size)
 		return -ENOMEM;
-	if (check_user_range(s->mm, p.vaddr, p.vaddr + p.size - 1, true, &bad))
+	if (fv_user_check_range(s->mm, p.vaddr, p.vaddr + p.size - 1, true, &bad))
 		return -EFAULT;
 	for (size_t i = 0; i < s->nmems; i++)
 		if (s->mems[i].ua < p.vaddr + p.size && p.vaddr < s->mems[i].ua + s->mems[i].size)

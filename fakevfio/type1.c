@@ -491,42 +491,6 @@ static int check_range_query(FvType1 *t, uint64_t vaddr, uint64_t last,
 	}
 }
 
-/* The same from the text of /proc/PID/maps (kernels before 6.11). */
-static int check_range_text(pid_t pid, uint64_t vaddr, uint64_t last,
-			    bool write)
-{
-	char path[40], *line = NULL;
-	size_t cap = 0;
-	uint64_t cur = vaddr;
-	int ret = -EFAULT;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%d/maps", (int)pid);
-	f = fopen(path, "re");
-	if (!f)
-		return -EFAULT;
-	while (getline(&line, &cap, f) > 0) {
-		uint64_t start, end;
-		char perms[5];
-
-		if (sscanf(line, "%" SCNx64 "-%" SCNx64 " %4s", &start, &end,
-			   perms) != 3)
-			continue;
-		if (end <= cur)
-			continue;
-		if (start > cur || perms[write ? 1 : 0] != (write ? 'w' : 'r'))
-			break;
-		if (end - 1 >= last) {
-			ret = 0;
-			break;
-		}
-		cur = end;
-	}
-	free(line);
-	fclose(f);
-	return ret;
-}
-
 /*
  * vfio_pin_map_dma's failure modes that matter here: a hole in the range or
  * a VMA without the permission pin_user_pages_remote needs -> EFAULT.
@@ -551,7 +515,7 @@ static int check_user_range(FvType1 *t, pid_t pid, uint64_t vaddr,
 			return ret ? -EFAULT : 0;
 		t->no_procmap_query = true;
 	}
-	return check_range_text(pid, vaddr, last, write);
+	return fv_user_check_range(pid, vaddr, last, write, NULL);	/* before 6.11 */
 }
 
 /* ---- construction ------------------------------------------------------ */

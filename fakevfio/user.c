@@ -2,6 +2,7 @@
 #include "user.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <poll.h>
 #include <stdio.h>
 #include <fcntl.h>
@@ -170,4 +171,43 @@ void fv_eventfd_signal(int fd)
 
 		(void)r;
 	}
+}
+
+int fv_user_check_range(pid_t pid, uint64_t addr, uint64_t last, bool write,
+			uint64_t *bad)
+{
+	char path[40], *line = NULL;
+	size_t cap = 0;
+	uint64_t cur = addr;
+	int ret = -EFAULT;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/maps", (int)pid);
+	f = fopen(path, "re");
+	if (!f) {
+		if (bad)
+			*bad = addr;
+		return -EFAULT;
+	}
+	while (getline(&line, &cap, f) > 0) {
+		uint64_t start, end;
+		char perms[5];
+
+		if (sscanf(line, "%" SCNx64 "-%" SCNx64 " %4s", &start, &end, perms) != 3)
+			continue;
+		if (end <= cur)
+			continue;
+		if (start > cur || perms[write ? 1 : 0] != (write ? 'w' : 'r'))
+			break;
+		if (end - 1 >= last) {
+			ret = 0;
+			break;
+		}
+		cur = end;
+	}
+	if (bad)
+		*bad = cur;
+	free(line);
+	fclose(f);
+	return ret;
 }

@@ -10,6 +10,7 @@
 #ifndef FAKEVFIO_USER_H
 #define FAKEVFIO_USER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -54,5 +55,15 @@ int fv_user_get_eventfd(const FvUser *u, int fd);
  * (a counter at its maximum); the kernel's signal saturates instead.
  */
 void fv_eventfd_signal(int fd);
+
+/*
+ * Whether every page of [addr, last] of process pid lies in a VMA with the
+ * permission (write, else read), read from the text of /proc/PID/maps:
+ * 0, or -EFAULT with the first address that is not (bad may be NULL).
+ * What pin_user_pages_remote would refuse: a hole, or the permission
+ * missing.
+ */
+int fv_user_check_range(pid_t pid, uint64_t addr, uint64_t last, bool write,
+			uint64_t *bad);
 
 #endif
