@@ -444,6 +444,20 @@ static bool run_loop(HxExec *ex, uint64_t ms)
 
 /* ---- guest side ---- */
 
+/*
+ * A value written with an access of len bytes must fit: as an unsigned
+ * number, or as a negative one (-1 is all-ones of any width).
+ */
+static bool value_fits(HxExec *ex, uint64_t v, unsigned len)
+{
+	uint64_t mask = len >= 8 ? UINT64_MAX : (UINT64_C(1) << (8 * len)) - 1;
+
+	if (!(v & ~mask) || ((v | mask) == UINT64_MAX && (v >> (8 * len - 1)) & 1))
+		return true;
+	return hx_fail(ex, "value 0x%" PRIx64 " does not fit in %u byte%s", v, len,
+		       len == 1 ? "" : "s");
+}
+
 static bool do_mem(HxExec *ex, const ScnStmt *st, bool write, bool io, uint64_t addr,
 		   unsigned len, uint64_t val)
 {
@@ -451,6 +465,8 @@ static bool do_mem(HxExec *ex, const ScnStmt *st, bool write, bool io, uint64_t 
 	uint64_t v = 0;
 	unsigned r;
 
+	if (write && !value_fits(ex, val, len))
+		return false;
 	ex->ops++;
 	if (io)
 		r = write ? vfc_machine_io_write(ex->m, addr, len, val)
@@ -1528,7 +1544,7 @@ static bool run_stmt(HxExec *ex, const ScnStmt *st)
 			return hx_fail(ex, "config offset 0x%" PRIx64 " + %u is beyond 4096", a, len);
 		if (st->op == SCN_OP_CFG_READ)
 			return check_value(ex, st, cfg_rd(ex, v, (unsigned)a, len));
-		if (!hx_eval(ex, st->args[3].e, &b))
+		if (!hx_eval(ex, st->args[3].e, &b) || !value_fits(ex, b, len))
 			return false;
 		cfg_wr(ex, v, (unsigned)a, len, (uint32_t)b);
 		return true;

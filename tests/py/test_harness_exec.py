@@ -243,6 +243,9 @@ def test_check_failure_details(ex, tmp_path):
      ["detail error: memory read of 4 bytes at 0x80000000 failed: unassigned"]),
     ("mem.read 0 4 => error \"unassigned\"", 1,
      None),
+    ("cfg.write d0 PCI_COMMAND 2 0x1ffff", 1,
+     ["detail error: value 0x1ffff does not fit in 2 bytes"]),
+    ("mem.write 0x1000 1 0x100", 1, ["detail error: value 0x100 does not fit in 1 byte"]),
     ("expect $nope+1 == 1", 8, ["detail error: variable $nope is not defined"]),
     ("expect 1/($z-$z) == 1", 9, None),
     ("tce.put 1 0 0", 1, ["detail error: tce.put needs machine platform=pseries"]),
@@ -416,3 +419,10 @@ def test_boot_twice_fails_at_the_second(ex):
     assert lines[:2] == ["fail 6:1 failed: boot",
                          "detail error: the machine is already up (boot given twice)"]
     assert (rc, done) == (1, "done fail")
+
+
+def test_negative_values_fit_any_width(ex):
+    rc, res, err = ex.sim(DEVS + "mem.write 0x1000 2 -1\nexpect.ram 0x1000 ff:ff\n"
+                          "mem.write 0x1000 1 -0x80\nexpect.ram 0x1000 80:ff\n")
+    lines, stats, done = split(res)
+    assert (rc, done) == (0, "done pass"), lines
