@@ -426,3 +426,227 @@ def test_negative_values_fit_any_width(ex):
                           "mem.write 0x1000 1 -0x80\nexpect.ram 0x1000 80:ff\n")
     lines, stats, done = split(res)
     assert (rc, done) == (0, "done pass"), lines
+
+
+# ---- run-time failures of guest-side statements: exact messages ---------
+
+ASSIGNED = "pci.assign d0\n"
+
+
+@pytest.mark.parametrize("body,detail", [
+    ("expect bar(d0,7) == 0", ["fail 7:12 failed: expect bar(d0,7) == 0",
+                               "detail error: BAR number 7 out of range (0-5, 6: the ROM)"]),
+    ("bar.read d0 7 0 4", ["fail 7:1 failed: bar.read d0 7 0 4",
+                           "detail error: BAR number 7 out of range 0-5"]),
+    (ASSIGNED + "cfg.write d0 PCI_COMMAND 2 0\nbar.read d0 0 0 4",
+     ["fail 9:1 failed: bar.read d0 0 0 4",
+      "detail error: BAR0 of d0 does not decode: memory space is off in PCI_COMMAND (0x0)"]),
+    (ASSIGNED + "cfg.write d0 PCI_COMMAND 2 0\nbar.read d0 1 0 4",
+     ["fail 9:1 failed: bar.read d0 1 0 4",
+      "detail error: BAR1 of d0 does not decode: I/O space is off in PCI_COMMAND (0x0)"]),
+    ("cfg.read d0 PCI_VENDOR_ID 2 != 0x1b36",
+     ["fail 7:1 expectation failed: cfg.read d0 PCI_VENDOR_ID 2 != 0x1b36",
+      "detail expected: != 0x1b36", "detail actual:   0x1b36"]),
+    ("cfg.read d0 PCI_VENDOR_ID 4 == 0x1b37 mask=0xffff",
+     ["fail 7:1 expectation failed: cfg.read d0 PCI_VENDOR_ID 4 == 0x1b37 mask=0xffff",
+      "detail expected: 0x1b37 (mask 0xffff)", "detail actual:   0x11f01b36 (masked: 0x1b36)"]),
+    ("ram.fill 0 4 0x100", ["fail 7:1 failed: ram.fill 0 4 0x100",
+                            "detail error: fill byte 0x100 is more than a byte"]),
+    ("ram.fill 0x3fffffe 4 1", ["fail 7:1 failed: ram.fill 0x3fffffe 4 1",
+                                "detail error: [0x3fffffe, +0x4) is not in guest RAM "
+                                "(0 to 0x4000000)"]),
+    ("msi.enable d0 addr=0xfee00000 data=1 vectors=3",
+     ["fail 7:1 failed: msi.enable d0 addr=0xfee00000 data=1 vectors=3",
+      "detail error: vectors=3: a power of two 1-32"]),
+    ("msi.enable d0 addr=0xfee00000 data=1 vectors=32",
+     ["fail 7:1 failed: msi.enable d0 addr=0xfee00000 data=1 vectors=32",
+      "detail error: d0's MSI capability offers 4 vectors, not 32"]),
+    ("msi.mask d0 32", ["fail 7:1 failed: msi.mask d0 32",
+                        "detail error: MSI vector 32 out of range 0-31"]),
+    (ASSIGNED + "msix.program d0 8 addr=0xfee00000 data=1",
+     ["fail 8:1 failed: msix.program d0 8 addr=0xfee00000 data=1",
+      "detail error: MSI-X vector 8 out of range: d0 has 8"]),
+    (ASSIGNED + "msix.program d0 0 addr=0xfee00000 data=0x100000000",
+     ["fail 8:1 failed: msix.program d0 0 addr=0xfee00000 data=0x100000000",
+      "detail error: data=0x100000000: MSI-X message data has 32 bits"]),
+    # the table's BAR has no address yet: the guest's write goes nowhere
+    ("msix.program d0 0 addr=0xfee00000 data=1",
+     ["fail 7:1 failed: msix.program d0 0 addr=0xfee00000 data=1",
+      "detail error: memory write of 4 bytes at 0x800000000 failed: unassigned"]),
+    ("reset.flr t5", ["fail 7:1 failed: reset.flr t5", "detail error: device t5 is not attached"]),
+    ("attach t5\nreset.pm t5", ["fail 8:1 failed: reset.pm t5",
+                                "detail error: t5 has no power management capability "
+                                "(as the guest sees it)"]),
+    ("intx.route 4 1", ["fail 7:1 failed: intx.route 4 1",
+                        "detail error: INTx line 4 out of range 0-3"]),
+    ("vfio.open-group g 0x100000000", ["fail 7:1 failed: vfio.open-group g 0x100000000",
+                                       "detail error: group 4294967296 out of range"]),
+    ("vfio.open-group g 103", ["fail 7:1 failed: vfio.open-group g 103",
+                               "detail error: open group: No such file or directory"]),
+    ("expect.intx d0 level=1", ["fail 7:1 expectation failed: expect.intx d0 level=1",
+                                "detail expected: level=1", "detail actual:   level=0"]),
+    (ASSIGNED + "device.intx d0 1\nstep 20\nexpect.intx d0 level=0",
+     ["fail 10:1 expectation failed: expect.intx d0 level=0",
+      "detail expected: level=0", "detail actual:   level=1"]),
+    ("device.irq d0 msix 0 == masked", ["fail 7:1 expectation failed: device.irq d0 msix 0 "
+                                        "== masked",
+                                        "detail expected: masked", "detail actual:   dropped"]),
+    ("fault VFIO_DEVICE_PCI_HOT_RESET errno=EIO count=1\nreset.hot d0",
+     ["fail 8:1 failed: reset.hot d0", "detail error: hot reset of d0: Input/output error"]),
+    # an expected errno, but the failure has none: the message is shown
+    ("mem.read 0x80000000 4 => errno EIO",
+     ["fail 7:1 expectation failed: mem.read 0x80000000 4 => errno EIO",
+      "detail expected: failure with errno EIO",
+      "detail actual:   error: memory read of 4 bytes at 0x80000000 failed: unassigned"]),
+    ("expect.dma-map iova=0 size=0x1000 absent",
+     ["fail 7:1 expectation failed: expect.dma-map iova=0 size=0x1000 absent",
+      "detail expected: no mapping overlapping [0x0, 0x1000)",
+      "detail actual:   the host IOMMU's mappings:"]),
+    ("device.dma-write d0 0 hex:" + "00" * 4097,
+     ["fail 7:1 failed: device.dma-write d0 0 hex:" + "00" * 4097,
+      "detail error: device.dma-write: at most 4096 bytes at once"]),
+])
+def test_runtime_failures(ex, body, detail):
+    rc, res, err = ex.sim(DEVS + "attach d0\nset z 3\n" + body + "\n")
+    lines, stats, done = split(res)
+    assert lines[:len(detail)] == detail, err
+    assert (rc, done) == (1, "done fail")
+
+
+def test_passing_resets_and_expected_errno(ex):
+    rc, res, err = ex.sim(DEVS + """attach d0
+reset.pm d0
+reset.hot d0
+reset.system
+fault VFIO_DEVICE_PCI_HOT_RESET errno=EIO count=1
+reset.hot d0 => errno EIO
+expect.trace VFIO_DEVICE_PCI_HOT_RESET ret=-EIO times=1
+intx.route 0 5
+pci.assign d0
+msix.enable d0
+msix.fmask d0 1
+cfg.read d0 cap(d0,PCI_CAP_ID_MSIX)+PCI_MSIX_FLAGS 2 == 0xc007
+msix.fmask d0 0
+cfg.read d0 cap(d0,PCI_CAP_ID_MSIX)+PCI_MSIX_FLAGS 2 == 0x8007
+""")
+    lines, stats, done = split(res)
+    assert (rc, lines, done) == (0, [], "done pass"), err
+
+
+def test_expect_none_lists_what_arrived(ex):
+    # eight MSI-X messages are listed; a ninth (after a step: an eventfd
+    # signalled twice before the loop reads it delivers once) makes a count
+    prog = "".join(f"msix.program d0 {i} addr=0xfee00000 data={i}\n" for i in range(8))
+    fire = "".join(f"device.irq d0 msix {i}\n" for i in range(8))
+    rc, res, err = ex.sim(DEVS + "attach d0\npci.assign d0\n" + prog + "msix.enable d0\n"
+                          + fire + "step 20\nexpect.none ms=20\n")
+    lines, stats, done = split(res)
+    assert lines[:12] == ["fail 25:1 expectation failed: expect.none ms=20",
+                          "detail expected: no interrupt",
+                          "detail actual:   since the last expect.msi/none:"] + [
+        f"detail           msi source=0x0 addr=0xfee00000 data=0x{i:x}" for i in range(8)] + [
+        "detail last VFIO operations (fakevfio trace):"]
+    assert (rc, done) == (1, "done fail")
+    rc, res, err = ex.sim(DEVS + "attach d0\npci.assign d0\n" + prog + "msix.enable d0\n"
+                          + fire + "step 20\ndevice.irq d0 msix 0\nstep 20\nexpect.none ms=20\n")
+    lines, stats, done = split(res)
+    assert lines[11:13] == ["detail           ... (9 events)",
+                            "detail last VFIO operations (fakevfio trace):"]
+    rc, res, err = ex.sim(DEVS + "attach d0\npci.assign d0\ndevice.intx d0 1\nexpect.none ms=20\n")
+    lines, stats, done = split(res)
+    assert lines[:5] == ["fail 8:1 expectation failed: expect.none ms=20",
+                         "detail expected: no interrupt",
+                         "detail actual:   since the last expect.msi/none:",
+                         "detail           intx source=0x0 pin=0 level=1",
+                         "detail last VFIO operations (fakevfio trace):"]
+
+
+def test_expect_nowarn_shows_every_warning(ex):
+    rc, res, err = ex.sim(DEVS + "attach d0\npci.assign d0\nfault VFIO_DEVICE_SET_IRQS errno=EIO\n"
+                          "msix.program d0 0 addr=0xfee00000 data=1\nmsix.enable d0\n"
+                          "expect.nowarn\n")
+    lines, stats, done = split(res)
+    assert lines[:4] == ["fail 10:1 expectation failed: expect.nowarn",
+                         "detail expected: no warning",
+                         "detail actual:   warning: vfio 0000:03:00.0: failed to enable vectors, -5",
+                         "detail           warning: vfio 0000:03:00.0: failed to modify vector, -5"]
+    assert (rc, done) == (1, "done fail")
+
+
+def test_raw_vfio_read_bytes_check(ex):
+    body = DEVS + """vfio.open-container c
+vfio.open-group g 100
+vfio.ioctl g VFIO_GROUP_SET_CONTAINER container=c
+vfio.ioctl c VFIO_SET_IOMMU arg=VFIO_TYPE1v2_IOMMU
+vfio.open-device d g d0
+vfio.write d CONFIG 0x40 3 hex:010203
+vfio.read d CONFIG 0 3 == """
+    rc, res, err = ex.sim(body + "36:1b:f0\n")
+    assert (rc, res[-1]) == (0, "done pass"), res
+    rc, res, err = ex.sim(body + "36:1b:f1\n")
+    lines, stats, done = split(res)
+    assert lines[:3] == ["fail 11:1 expectation failed: vfio.read d CONFIG 0 3 == 36:1b:f1",
+                         "detail expected: 36:1b:f1", "detail actual:   36:1b:f0"]
+    assert (rc, done) == (1, "done fail")
+
+
+USAGE = ("usage: vfio-harness exec [--backend sim|host] [--map DEV=BDF]... "
+         "[--fake-trace FILE] [--result-fd N] FILE\n")
+
+
+@pytest.mark.parametrize("args,message", [
+    (["A", "B"], "more than one scenario file"),
+    (["--frob", "A"], "unknown option '--frob'"),
+    (["A", "--map"], "--map needs an argument"),
+    (["--result-fd", "x", "A"], "--result-fd needs a file descriptor number"),
+    ([], "no scenario file"),
+    ([a for i in range(70) for a in ("--map", f"d{i}=01:00.0")] + ["A"], "too many --map"),
+])
+def test_exec_usage_errors(ex, tmp_path, args, message):
+    (tmp_path / "a.scn").write_text("device d0 dma-test\n")
+    argv = [str(tmp_path / "a.scn") if a in ("A", "B") else a for a in args]
+    p = subprocess.run([str(ex.harness), "exec", *argv], capture_output=True, text=True)
+    assert (p.returncode, p.stdout, p.stderr) == (2, "", f"vfio-harness exec: {message}\n" + USAGE)
+
+
+def test_exec_bad_result_fd_and_bad_map(ex, tmp_path):
+    (tmp_path / "a.scn").write_text("device d0 dma-test\n")
+    p = subprocess.run([str(ex.harness), "exec", "--result-fd", "77", str(tmp_path / "a.scn")],
+                       capture_output=True, text=True)
+    assert (p.returncode, p.stderr) == (2, "vfio-harness exec: --result-fd 77: "
+                                           "Bad file descriptor\n")
+    p = subprocess.run([str(ex.harness), "exec", "--backend", "host", "--map", "d0=zz",
+                        str(tmp_path / "a.scn")], capture_output=True, text=True)
+    assert (p.returncode, p.stderr) == (2, "vfio-harness exec: --map d0=zz: bad BDF 'zz': "
+                                           "expected [DDDD:]BB:DD.F in hex, e.g. 0000:03:00.1\n")
+
+
+@pytest.mark.parametrize("env,opts,stmt,message", [
+    ({}, [], "device.irq d0 msix 0",
+     "no fakevfio control socket ($FAKEVFIO_CONTROL is not set: run under fakevfio run)"),
+    ({"FAKEVFIO_CONTROL": "/nonexistent/sock"}, [], "device.irq d0 msix 0",
+     "cannot connect to fakevfio's control socket /nonexistent/sock: No such file or directory"),
+    ({"FAKEVFIO_CONTROL": "/" + "x" * 120}, [], "device.irq d0 msix 0",
+     "$FAKEVFIO_CONTROL is too long"),
+    ({}, [], "expect.trace VFIO_DEVICE_RESET",
+     "expect.trace needs fakevfio's operation trace (vfio-harness exec --fake-trace FILE)"),
+    ({}, ["--fake-trace=/nonexistent/t"], "expect.trace VFIO_DEVICE_RESET",
+     "/nonexistent/t: No such file or directory"),
+])
+def test_sim_statements_without_fakevfio(ex, tmp_path, env, opts, stmt, message):
+    """The sim backend outside `fakevfio run`: the statements that need
+    fakevfio's control socket or trace fail with what is missing."""
+    scn = tmp_path / "a.scn"
+    scn.write_text(f"device d0 dma-test\nset x 1\n{stmt}\n")
+    e = {k: v for k, v in os.environ.items() if k not in ("FAKEVFIO_CONTROL", "VFIOSIM_TRACE")}
+    e.update(env)
+    r, w = os.pipe()
+    p = subprocess.run([str(ex.harness), "exec", *opts, "--result-fd", str(w), str(scn)],
+                       capture_output=True, text=True, env=e, pass_fds=(w,), timeout=30)
+    os.close(w)
+    with os.fdopen(r) as f:
+        res = f.read().splitlines()
+    lines, stats, done = split(res)
+    assert lines == [f"fail 3:1 failed: {stmt}", f"detail error: {message}"]
+    assert (p.returncode, done) == (1, "done fail")
+    assert p.stderr == f"{scn}:3:1: failed: {stmt}\n  error: {message}\n"

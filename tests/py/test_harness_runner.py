@@ -652,3 +652,57 @@ def test_tap_yaml_is_valid_utf8(harness, env, tmp_path):
     lines = r.stdout.decode("utf-8").splitlines()     # raises on invalid UTF-8
     assert lines[2] == "not ok 1 - s/a_b.scn"
     assert '  output: "bad\\xff\\xfe \u00e9 end\\n"' in lines, lines
+
+
+# ---- protocol edge cases, with a shell executor ---------------------------
+
+@pytest.mark.parametrize("body,lines", [
+    ("printf 'bogus\\ndone pass\\n' >&3",
+     ["FAIL  s/x.scn  TIME",
+      "      the executor wrote a result line the runner does not understand",
+      "        unexpected result line from the executor: 'bogus'"]),
+    # only the first line it does not understand is shown; a second fail is one
+    ("printf 'skip x\\nfail 2:1 a\\nfail 3:1 b\\ndone fail\\n' >&3; exit 1",
+     ["FAIL  s/x.scn  TIME", "      s/x.scn:2:1: a",
+      "        unexpected result line from the executor: 'skip x'"]),
+    ("printf 'done fail\\n' >&3; exit 1",
+     ["FAIL  s/x.scn  TIME",
+      "      failed without a message (the executor exited with status 1)"]),
+    ("printf 'fail 3:1 boom\\n' >&3; exit 3",
+     ["FAIL  s/x.scn  TIME", "      the executor exited with status 3 before finishing",
+      "        it had reported: s/x.scn:3:1: boom"]),
+    # the last line without its newline still counts
+    ("printf 'stats steps=1 skipped=0 ops=1 seconds=0.001\\ndone pass' >&3",
+     ["PASS  s/x.scn  TIME"]),
+    ("printf 'fail 3:1 boom\\n' >&3; exec sleep 5",
+     ["FAIL  s/x.scn  TIME", "      timed out after 0.3 s",
+      "        it had reported: s/x.scn:3:1: boom"]),
+])
+def test_protocol_edge_cases(harness, env, tmp_path, body, lines):
+    fake = tmp_path / "fake-sh"
+    fake.write_text("#!/bin/sh\n" + body + "\n")
+    fake.chmod(0o755)
+    scn(tmp_path / "s" / "x.scn")
+    env["VFIO_HARNESS_FAKEVFIO"] = str(fake)
+    r = run(harness, ["run", "--timeout", "0.3", "s"], env, tmp_path)
+    out = TIMES.sub("TIME", r.stdout).splitlines()
+    assert out[:len(lines) + 1] == lines + [""], r.stdout
+    assert r.returncode == (0 if lines[0].startswith("PASS") else 1)
+    assert os.listdir(env["TMPDIR"]) == []
+
+
+def test_setup_errors_exit_2(harness, env, tmp_path):
+    scn(tmp_path / "s" / "x.scn")
+    r = run(harness, ["run", "--trace", str(tmp_path / "no" / "t"), "s"], env, tmp_path)
+    assert (r.returncode, r.stdout, r.stderr) == (
+        2, "", f"vfio-harness: --trace {tmp_path}/no/t: No such file or directory\n")
+    env["TMPDIR"] = str(tmp_path / "none")
+    r = run(harness, ["run", "s"], env, tmp_path)
+    assert r.returncode == 2 and r.stdout == ""
+    assert re.fullmatch(rf"vfio-harness: cannot create a directory {tmp_path}/none/"
+                        r"vfio-harness\.\w{6}: No such file or directory\n", r.stderr), r.stderr
+    for cmd in ("run", "list"):
+        r = run(harness, [cmd, "/dev/null"], env, tmp_path)
+        assert (r.returncode, r.stdout, r.stderr) == (
+            2, "", "vfio-harness: /dev/null: not a file or a directory\n")
+    assert fake_log(env) == []

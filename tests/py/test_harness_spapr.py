@@ -139,3 +139,33 @@ def test_v1_and_v2_same_guest_traffic_different_traces(build, spapr_dir, tmp_pat
     assert ops1[:2] == [("VFIO_IOMMU_MAP_DMA", "0x1000", "0x1000", "0x3", "0"),
                         ("VFIO_IOMMU_MAP_DMA", "0x2000", "0x1000", "0x3", "0")]
     assert ("VFIO_IOMMU_UNMAP_DMA", "0x1000", "0x1000", "0x0", "0") in ops1
+
+
+PSERIES = ("machine platform=pseries tce=v2 ram=16M\n"
+           "device d0 dma-test host=0000:04:00.0 group=40\nattach d0\n")
+
+
+@pytest.mark.parametrize("body,kind,detail", [
+    # an hcall without a check must return H_SUCCESS
+    ("tce.put 0x80000001 0x5000 0x30003", "expectation failed",
+     ["expected: H_SUCCESS", "actual:   H_PARAMETER"]),
+    ("phb.ddw.create 64 12", "failed", ["error: shifts must be below 64"]),
+    ("phb.ddw.remove 0x80000000\nphb.bypass 1", "failed",
+     ["error: phb.bypass: the default window (LIOBN 0x80000000) is not enabled"]),
+    ("eeh d0 inject 0x100000000 0", "failed",
+     ["error: eeh inject: expected TYPE and FUNC (32-bit)"]),
+    ("tce.put 0x80000000 0x1000 0x20003 => error \"x\"", "expectation failed",
+     ["expected: an error containing \"x\"", "actual:   success"]),
+])
+def test_pseries_statement_failures(build, tmp_path, body, kind, detail):
+    need_fake()
+    scn = tmp_path / "f.scn"
+    scn.write_text(PSERIES + body + "\n")
+    p = run(build, scn)
+    last = body.splitlines()[-1]
+    line = 3 + len(body.splitlines())
+    out = p.stdout.splitlines()
+    assert p.returncode == 1, p.stdout + p.stderr
+    i = out.index(f"      {scn}:{line}:1: {kind}: {last}")
+    assert out[i + 1:i + 1 + len(detail)] == ["        " + d for d in detail]
+    assert out[i + 1 + len(detail)] == "        last VFIO operations (fakevfio trace):"
