@@ -64,6 +64,7 @@ typedef enum GMemRegionKind {
  * impl_min/impl_max: the sizes the callbacks handle (0: 1 and 4).  Larger
  * pieces are split into several calls; smaller ones are widened to an
  * aligned impl_min access (a write is then a read-modify-write).
+ * read or write may be NULL: reads return all-ones, writes are dropped.
  */
 typedef struct GMemOps {
 	uint64_t (*read)(void *opaque, uint64_t addr, unsigned size);

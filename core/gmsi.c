@@ -485,18 +485,9 @@ static uint64_t pba_read(void *opaque, uint64_t addr, unsigned size)
 	return gpci_get_long(dev->msix_pba + addr);
 }
 
-static void pba_write(void *opaque, uint64_t addr, uint64_t val, unsigned size)
-{
-	/* The PBA is read-only. */
-	(void)opaque;
-	(void)addr;
-	(void)val;
-	(void)size;
-}
-
+/* The PBA is read-only: no write handler, writes are dropped. */
 static const GMemOps pba_ops = {
 	.read = pba_read,
-	.write = pba_write,
 	.valid_min = 4,
 	.valid_max = 8,
 	.impl_min = 4,

@@ -77,11 +77,6 @@ bool vfc_platform_parse(const char *name, VfcPlatform *out, Error **errp)
 	return true;
 }
 
-const char *vfc_platform_name(VfcPlatform p)
-{
-	return p == VFC_PLATFORM_PSERIES ? "pseries" : "x86";
-}
-
 void vfc_machine_free(VfcMachine *m)
 {
 	if (!m)

@@ -114,7 +114,6 @@ static inline VfcSpaprPhb *vfc_machine_phb(VfcMachine *m) { return m->phb; }
 static inline VfcPlatform vfc_machine_platform(const VfcMachine *m) { return m->platform; }
 /* "x86" or "pseries" -> *out; false with errp otherwise. */
 bool vfc_platform_parse(const char *name, VfcPlatform *out, Error **errp);
-const char *vfc_platform_name(VfcPlatform p);
 
 /* The state dump: per device, guest-visible config, BARs, MSI-X table. */
 void vfc_machine_dump(VfcMachine *m, FILE *out);

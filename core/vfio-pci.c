@@ -940,17 +940,9 @@ static uint64_t rom_read(void *opaque, uint64_t addr, unsigned size)
 	return val;
 }
 
-static void rom_write(void *opaque, uint64_t addr, uint64_t val, unsigned size)
-{
-	(void)opaque;
-	(void)addr;
-	(void)val;
-	(void)size;
-}
-
+/* The ROM is read-only: no write handler, writes are dropped. */
 static const GMemOps rom_ops = {
 	.read = rom_read,
-	.write = rom_write,
 	.valid_min = 1, .valid_max = 8,
 	.impl_min = 1, .impl_max = 8,
 };

@@ -5,60 +5,38 @@ pseries[,tce=...]`.  Guest hypercalls fill the PHB's TCE table, the core
 turns each change into MAP_DMA/UNMAP_DMA on the host's sPAPR IOMMU, and
 the device's DMA goes through the host's TCE table into guest RAM.
 """
-import os
 import re
-import signal
 import subprocess
 
 import pytest
+
+from core_runner import Runner, need_fake
 
 DEV = "0000:05:00.0"
 LIOBN = "0x80000000"
 MASTER = ["--cfg-write", "0x4:2:0x6"]     # memory + bus master
 
 
-def need_fake(build):
-    if os.geteuid() != 0 or not os.path.exists("/dev/fuse"):
-        pytest.skip("fakevfio needs root and /dev/fuse")
+def need_pseries(build):
+    need_fake()
     out = subprocess.run([str(build / "bin" / "fakevfio"), "--help"],
                          capture_output=True, text=True).stdout
     if "pseries" not in out:
         pytest.skip("fakevfio has no pseries host")
 
 
-class Runner:
-    def __init__(self, build, tmp):
-        self.build = build
-        self.tmp = tmp
-
+class PseriesRunner(Runner):
     def run(self, tce, args, trace=None, dev=DEV):
-        env = dict(os.environ)
-        env.pop("VFIOSIM_TRACE", None)
-        tfile = self.tmp / "trace.log"
-        if trace:
-            env.update(VFIOSIM_TRACE=trace, VFIOSIM_TRACE_FILE=str(tfile))
-        argv = [str(self.build / "bin" / "fakevfio"), "run",
-                "--platform", f"pseries,tce={tce}", "--device", f"dma-test@{dev}",
-                "--", str(self.build / "bin" / "vfc-realize"), "--platform", "pseries",
-                *args, dev]
-        p = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                             text=True, env=env, start_new_session=True)
-        try:
-            out, err = p.communicate(timeout=60)
-        except subprocess.TimeoutExpired:
-            os.killpg(p.pid, signal.SIGKILL)
-            p.communicate()
-            pytest.fail(f"timeout: {argv}")
-        lines = []
-        if trace and tfile.exists():
-            lines = [re.sub(r"^\d+\.\d+ \d+ ", "", l) for l in tfile.read_text().splitlines()]
-        return p.returncode, out, err, lines
+        """vfc-realize --platform pseries ARGS DEV under a pseries fakevfio
+        with TCE IOMMU tce and a dma-test at dev."""
+        return self.fv(["--platform", f"pseries,tce={tce}", "--device", f"dma-test@{dev}"],
+                       ["--platform", "pseries", *args, dev], trace)
 
 
 @pytest.fixture
 def fv(build, tmp_path):
-    need_fake(build)
-    return Runner(build, tmp_path)
+    need_pseries(build)
+    return PseriesRunner(build, tmp_path)
 
 
 def ioctls(trace):

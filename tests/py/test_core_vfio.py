@@ -4,60 +4,14 @@ bin/vfc-realize: against fakevfio (`fakevfio run`), and against the real
 kernel of this machine (a clean failure).  Every test runs the real binaries
 in its own process group and checks the exact output lines it cares about.
 """
-import os
 import re
-import signal
-import subprocess
 
 import pytest
 
+from core_runner import Runner, need_fake
+
 DMA = "0000:00:05.0"
 T5 = "0000:03:00.1"
-
-
-class Runner:
-    def __init__(self, build, tmp_path):
-        self.build = build
-        self.tmp = tmp_path
-        self.fakevfio = build / "bin" / "fakevfio"
-        self.realize = build / "bin" / "vfc-realize"
-
-    def _run(self, argv, env=None, timeout=60):
-        e = dict(os.environ)
-        e.pop("VFIOSIM_TRACE", None)
-        e.update(env or {})
-        p = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                             text=True, env=e, start_new_session=True)
-        try:
-            out, err = p.communicate(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            os.killpg(p.pid, signal.SIGKILL)
-            p.communicate()
-            pytest.fail(f"timeout: {argv}")
-        return p.returncode, out, err
-
-    def fv(self, fv_args, args, trace=None):
-        """vfc-realize ARGS under fakevfio run FV_ARGS; trace: VFIOSIM_TRACE
-        patterns, returned as the list of trace lines (without heads)."""
-        env = {}
-        tfile = self.tmp / "trace.log"
-        if trace:
-            env = {"VFIOSIM_TRACE": trace, "VFIOSIM_TRACE_FILE": str(tfile)}
-        rc, out, err = self._run([str(self.fakevfio), "run", *fv_args, "--",
-                                  str(self.realize), *args], env)
-        lines = []
-        if trace and tfile.exists():
-            lines = [re.sub(r"^\d+\.\d+ \d+ ", "", l)
-                     for l in tfile.read_text().splitlines()]
-        return rc, out, err, lines
-
-    def host(self, args):
-        return self._run([str(self.realize), *args])
-
-    def topology(self, text):
-        f = self.tmp / "topo.txt"
-        f.write_text(text)
-        return ["--topology", str(f)]
 
 
 @pytest.fixture
@@ -65,11 +19,6 @@ def run(build, tmp_path):
     if not (build / "bin" / "vfc-realize").exists():
         pytest.fail("bin/vfc-realize is not built")
     return Runner(build, tmp_path)
-
-
-def need_fake():
-    if os.geteuid() != 0 or not os.path.exists("/dev/fuse"):
-        pytest.skip("fakevfio needs root and /dev/fuse")
 
 
 def ioctls(trace):

@@ -15,15 +15,7 @@
 #include "core/gmem.h"
 #include "core/gmsi.h"
 #include "core/gpci.h"
-
-static void ok_at(bool ok, Error *err, int line)
-{
-	if (!ok || err)
-		fail_msg("line %d: %s: %s", line, ok ? "error set" : "unexpected error",
-			 err ? error_get_pretty(err) : "?");
-}
-
-#define ok(cond, err) do { bool c_ = (cond); ok_at(c_, (err), __LINE__); } while (0)
+#include "corecheck.h"
 
 /* ret must be want, with err saying msg. */
 static void expect_ret_at(int ret, int want, Error **err, const char *msg, int line)
@@ -31,13 +23,7 @@ static void expect_ret_at(int ret, int want, Error **err, const char *msg, int l
 	if (ret != want)
 		fail_msg("line %d: returned %d, want %d (%s)", line, ret, want,
 			 *err ? error_get_pretty(*err) : "no error");
-	if (!*err)
-		fail_msg("line %d: no error, want '%s'", line, msg);
-	if (strcmp(error_get_pretty(*err), msg))
-		fail_msg("line %d: error '%s', want '%s'", line,
-			 error_get_pretty(*err), msg);
-	error_free(*err);
-	*err = NULL;
+	cc_msg_at(err, msg, line);
 }
 
 #define expect_ret(call, want, err, msg) \

@@ -14,30 +14,9 @@
 #include "core/gintc.h"
 #include "core/gmem.h"
 #include "core/gpci.h"
+#include "corecheck.h"
 
 /* ---- helpers ------------------------------------------------------------ */
-
-static void ok_at(bool ok, Error *err, int line)
-{
-	if (!ok || err)
-		fail_msg("line %d: %s: %s", line, ok ? "error set" : "unexpected error",
-			 err ? error_get_pretty(err) : "?");
-}
-
-#define ok(cond, err) do { bool c_ = (cond); ok_at(c_, (err), __LINE__); } while (0)
-
-static void expect_error_at(bool ok, Error *err, const char *msg, int line)
-{
-	if (ok || !err)
-		fail_msg("line %d: no error, want '%s'", line, msg);
-	if (strcmp(error_get_pretty(err), msg))
-		fail_msg("line %d: error '%s', want '%s'", line,
-			 error_get_pretty(err), msg);
-	error_free(err);
-}
-
-#define expect_error(cond, err, msg) \
-	do { bool c_ = (cond); expect_error_at(c_, (err), (msg), __LINE__); (err) = NULL; } while (0)
 
 #define LOG_MAX 64
 static char g_log[LOG_MAX][200];

@@ -31,19 +31,11 @@
 #include "core/vfio-pci.h"
 #include "core/vfio.h"
 #include "sim/sim.h"
+#include "corecheck.h"
 
-static void expect_msg(bool ok, Error *err, const char *msg, int line)
-{
-	if (ok || !err)
-		fail_msg("line %d: no error, want '%s'", line, msg);
-	if (strcmp(error_get_pretty(err), msg))
-		fail_msg("line %d: error '%s', want '%s'", line, error_get_pretty(err), msg);
-	error_free(err);
-}
-
-
-#define expect_error(expr_with_errp, msg) \
-	do { Error *err = NULL; bool ok_ = (expr_with_errp); expect_msg(ok_, err, (msg), __LINE__); } while (0)
+/* expr, given &err, must fail saying msg (err is declared here). */
+#define expect_fail(expr_with_errp, msg) \
+	do { Error *err = NULL; bool ok_ = (expr_with_errp); cc_error_at(ok_, &err, (msg), __LINE__); } while (0)
 
 /* Warnings captured through the hook. */
 static char warnings[8192];
@@ -84,19 +76,19 @@ static void test_ids(void **state)
 	p.sub_device_id = 0;
 	assert_true(vfc_pci_check_ids(&p, NULL));
 	p.vendor_id = 0xffff;
-	expect_error(vfc_pci_check_ids(&p, &err), "Invalid PCI vendor ID provided");
+	expect_fail(vfc_pci_check_ids(&p, &err), "Invalid PCI vendor ID provided");
 	p.vendor_id = 0x10000;
-	expect_error(vfc_pci_check_ids(&p, &err), "Invalid PCI vendor ID provided");
+	expect_fail(vfc_pci_check_ids(&p, &err), "Invalid PCI vendor ID provided");
 	p.vendor_id = 0x8086;
 	p.device_id = 0x10000;
-	expect_error(vfc_pci_check_ids(&p, &err), "Invalid PCI device ID provided");
+	expect_fail(vfc_pci_check_ids(&p, &err), "Invalid PCI device ID provided");
 	p.device_id = VFC_PCI_ANY_ID;
 	p.sub_vendor_id = 0x10000;
-	expect_error(vfc_pci_check_ids(&p, &err),
+	expect_fail(vfc_pci_check_ids(&p, &err),
 		     "Invalid PCI subsystem vendor ID provided");
 	p.sub_vendor_id = VFC_PCI_ANY_ID;
 	p.sub_device_id = 0xfffffffe;
-	expect_error(vfc_pci_check_ids(&p, &err),
+	expect_fail(vfc_pci_check_ids(&p, &err),
 		     "Invalid PCI subsystem device ID provided");
 }
 
@@ -121,10 +113,10 @@ static void test_pba_quirk(void **state)
 	assert_int_equal(off, 0x1000);
 	/* A T5 PF (54xx) or another vendor: the error. */
 	off = 0x8000;
-	expect_error(vfc_pci_msix_check_pba(0x1425, 0x5401, 0x2000, &off, &q, &err),
+	expect_fail(vfc_pci_msix_check_pba(0x1425, 0x5401, 0x2000, &off, &q, &err),
 		     "Hardware reports invalid configuration, MSIX PBA outside of specified BAR");
 	assert_int_equal(off, 0x8000);
-	expect_error(vfc_pci_msix_check_pba(0x1b36, 0x5801, 0x2000, &off, &q, &err),
+	expect_fail(vfc_pci_msix_check_pba(0x1b36, 0x5801, 0x2000, &off, &q, &err),
 		     "Hardware reports invalid configuration, MSIX PBA outside of specified BAR");
 }
 
@@ -154,32 +146,32 @@ static void test_properties(void **state)
 	assert_int_equal(p.devfn, GPCI_DEVFN(4, 0));
 	assert_true(vfc_pci_set_property(&p, "id", "vf0", NULL));
 	assert_string_equal(p.id, "vf0");
-	expect_error(vfc_pci_set_property(&p, "host", "03:20.1", &err),
+	expect_fail(vfc_pci_set_property(&p, "host", "03:20.1", &err),
 		     "Property 'vfio-pci.host' doesn't take value '03:20.1'");
-	expect_error(vfc_pci_set_property(&p, "host", "0:3:0.8", &err),
+	expect_fail(vfc_pci_set_property(&p, "host", "0:3:0.8", &err),
 		     "Property 'vfio-pci.host' doesn't take value '0:3:0.8'");
-	expect_error(vfc_pci_set_property(&p, "x-pci-device-id", "-1", &err),
+	expect_fail(vfc_pci_set_property(&p, "x-pci-device-id", "-1", &err),
 		     "Property 'vfio-pci.x-pci-device-id' doesn't take value '-1'");
-	expect_error(vfc_pci_set_property(&p, "x-pci-device-id", "0x100000000", &err),
+	expect_fail(vfc_pci_set_property(&p, "x-pci-device-id", "0x100000000", &err),
 		     "Property 'vfio-pci.x-pci-device-id' doesn't take value '0x100000000'");
-	expect_error(vfc_pci_set_property(&p, "rombar", "maybe", &err),
+	expect_fail(vfc_pci_set_property(&p, "rombar", "maybe", &err),
 		     "Property 'vfio-pci.rombar' doesn't take value 'maybe'");
-	expect_error(vfc_pci_set_property(&p, "addr", "20", &err),
+	expect_fail(vfc_pci_set_property(&p, "addr", "20", &err),
 		     "Property 'vfio-pci.addr' doesn't take value '20'");
 	assert_true(vfc_pci_set_property(&p, "x-pci-sub-vendor-id", "0x10", NULL));
 	assert_int_equal(p.sub_vendor_id, 0x10);
 	assert_true(vfc_pci_set_property(&p, "x-vga", "on", NULL) && p.vga);
 	assert_true(vfc_pci_set_property(&p, "x-req", "false", NULL) && !p.req);
 	assert_true(vfc_pci_set_property(&p, "multifunction", "1", NULL) && p.multifunction);
-	expect_error(vfc_pci_set_property(&p, "addr", "1.8", &err),
+	expect_fail(vfc_pci_set_property(&p, "addr", "1.8", &err),
 		     "Property 'vfio-pci.addr' doesn't take value '1.8'");
-	expect_error(vfc_pci_set_property(&p, "addr", "1.", &err),
+	expect_fail(vfc_pci_set_property(&p, "addr", "1.", &err),
 		     "Property 'vfio-pci.addr' doesn't take value '1.'");
-	expect_error(vfc_pci_set_property(&p, "addr", "x", &err),
+	expect_fail(vfc_pci_set_property(&p, "addr", "x", &err),
 		     "Property 'vfio-pci.addr' doesn't take value 'x'");
-	expect_error(vfc_pci_set_property(&p, "host", "1:2:3:4.5", &err),
+	expect_fail(vfc_pci_set_property(&p, "host", "1:2:3:4.5", &err),
 		     "Property 'vfio-pci.host' doesn't take value '1:2:3:4.5'");
-	expect_error(vfc_pci_set_property(&p, "bogus", "1", &err),
+	expect_fail(vfc_pci_set_property(&p, "bogus", "1", &err),
 		     "Property 'vfio-pci.bogus' not found");
 	vfc_pci_props_init(&p);
 	assert_null(vfc_pci_new(&p, NULL));
@@ -416,7 +408,7 @@ static void test_setup_errors(void **state)
 	/* Not a Chelsio VF: the PBA error. */
 	image_from_model("dma-test", "pba_offset=0x8000");
 	rig_init(&r, NULL, dsizes);
-	expect_error(vfc_pci_setup_config(r.vdev, &err),
+	expect_fail(vfc_pci_setup_config(r.vdev, &err),
 		     "Hardware reports invalid configuration, MSIX PBA outside of specified BAR");
 	rig_destroy(&r);
 
@@ -447,7 +439,7 @@ static void test_setup_errors(void **state)
 	t5vf_image();
 	gpci_set_word(image + 0x70 + PCI_EXP_FLAGS, 0x0042);
 	rig_init(&r, NULL, sizes);
-	expect_error(vfc_pci_setup_config(r.vdev, &err),
+	expect_fail(vfc_pci_setup_config(r.vdev, &err),
 		     "Error adding PCI capability 0x10[0x40]@0x70: -22: "
 		     "Assignment of PCIe type 0x4 devices is not currently supported");
 	rig_destroy(&r);
@@ -463,7 +455,7 @@ static void test_setup_errors(void **state)
 	t5vf_image();
 	image[0x51] = 0x20;
 	rig_init(&r, NULL, sizes);
-	expect_error(vfc_pci_setup_config(r.vdev, &err),
+	expect_fail(vfc_pci_setup_config(r.vdev, &err),
 		     "Error adding PCI capability at 0x20: broken capability list");
 	rig_destroy(&r);
 
@@ -472,7 +464,7 @@ static void test_setup_errors(void **state)
 	vfc_pci_props_init(&p);
 	p.vendor_id = 0xffff;
 	rig_init(&r, &p, sizes);
-	expect_error(vfc_pci_setup_config(r.vdev, &err), "Invalid PCI vendor ID provided");
+	expect_fail(vfc_pci_setup_config(r.vdev, &err), "Invalid PCI vendor ID provided");
 	rig_destroy(&r);
 
 	/* Overrides of IDs, multifunction on (fixed silicon: no quirk needed). */
@@ -494,7 +486,7 @@ static void test_setup_errors(void **state)
 	vfc_pci_props_init(&p);
 	p.vendor_id = 0x8086;
 	rig_init(&r, &p, sizes);
-	expect_error(vfc_pci_setup_config(r.vdev, &err),
+	expect_fail(vfc_pci_setup_config(r.vdev, &err),
 		     "Hardware reports invalid configuration, MSIX PBA outside of specified BAR");
 	rig_destroy(&r);
 
@@ -502,7 +494,7 @@ static void test_setup_errors(void **state)
 	t5vf_image();
 	rig_init(&r, NULL, sizes);
 	assert_int_equal(ftruncate(r.fd, 16), 0);
-	expect_error(vfc_pci_setup_config(r.vdev, &err),
+	expect_fail(vfc_pci_setup_config(r.vdev, &err),
 		     "Failed to read device config space");
 	rig_destroy(&r);
 }
@@ -576,7 +568,7 @@ static void test_cap_variants(void **state)
 	image_from_model("dma-test", "");
 	gpci_set_long(image + 0xb0 + PCI_MSIX_TABLE, 7);
 	rig_init(&r, NULL, dsizes);
-	expect_error(vfc_pci_setup_config(r.vdev, &err),
+	expect_fail(vfc_pci_setup_config(r.vdev, &err),
 		     "Hardware reports invalid configuration, MSIX BIR 7/2 out of range");
 	rig_destroy(&r);
 
@@ -591,7 +583,7 @@ static void test_cap_variants(void **state)
 	image_from_model("dma-test", "");
 	gpci_set_long(image + 0xb0 + PCI_MSIX_TABLE, 4);
 	rig_init(&r, NULL, dsizes);
-	expect_error(vfc_pci_setup_config(r.vdev, &err),
+	expect_fail(vfc_pci_setup_config(r.vdev, &err),
 		     "Error adding PCI capability 0x11[0x4f]@0xb0: -22: "
 		     "msix_init failed: the MSI-X BAR is not mapped");
 	rig_destroy(&r);
