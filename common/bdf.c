@@ -1,18 +1,19 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include "bdf.h"
 
-#include <ctype.h>
 #include <stdio.h>
+
+#include "hex.h"
 
 static bool hex_field(const char **s, unsigned maxdigits, unsigned *out)
 {
 	unsigned v = 0, n = 0;
+	int d;
 
-	while (isxdigit((unsigned char)**s)) {
+	while ((d = hex_digit(**s)) >= 0) {
 		if (++n > maxdigits)
 			return false;
-		v = v * 16 + (unsigned)(isdigit((unsigned char)**s) ?
-					**s - '0' : tolower((unsigned char)**s) - 'a' + 10);
+		v = v * 16 + (unsigned)d;
 		(*s)++;
 	}
 	*out = v;

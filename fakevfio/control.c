@@ -19,6 +19,7 @@
 #include <linux/pci_regs.h>
 #include <linux/vfio.h>
 
+#include "common/hex.h"
 #include "control.h"
 #include "op.h"
 
@@ -139,16 +140,6 @@ static bool number(const char *s, uint64_t *out)
 		return false;
 	*out = v;
 	return true;
-}
-
-static int hex_digit(char ch)
-{
-	if (ch >= '0' && ch <= '9')
-		return ch - '0';
-	ch = (char)tolower((unsigned char)ch);
-	if (ch >= 'a' && ch <= 'f')
-		return ch - 'a' + 10;
-	return -1;
 }
 
 /* "deadbeef" or "de:ad:be:ef": the byte count, or -1 with a message. */
@@ -981,21 +972,30 @@ void fv_control_set_ops(FvControl *c, const FvControlOps *ops)
 	pthread_mutex_unlock(&c->lock);
 }
 
-static bool push_fd(int **v, unsigned *n, int fd)
+/* Hand fd to the control thread in list *v (closed on failure). */
+static bool push_fd(FvControl *c, int **v, unsigned *n, int fd, Error **errp)
 {
-	int *nv = realloc(*v, (*n + 1) * sizeof(*nv));
+	int *nv;
 
-	if (!nv)
+	pthread_mutex_lock(&c->lock);
+	nv = realloc(*v, (*n + 1) * sizeof(*nv));
+	if (nv) {
+		*v = nv;
+		nv[(*n)++] = fd;
+	}
+	pthread_mutex_unlock(&c->lock);
+	if (!nv) {
+		close(fd);
+		error_setg(errp, "out of memory");
 		return false;
-	*v = nv;
-	nv[(*n)++] = fd;
+	}
+	wake(c);
 	return true;
 }
 
 bool fv_control_listen(FvControl *c, const char *path, Error **errp)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	bool ok;
 	int fd;
 
 	if (strlen(path) >= sizeof(sa.sun_path)) {
@@ -1013,32 +1013,12 @@ bool fv_control_listen(FvControl *c, const char *path, Error **errp)
 		close(fd);
 		return false;
 	}
-	pthread_mutex_lock(&c->lock);
-	ok = push_fd(&c->listeners, &c->nlisteners, fd);
-	pthread_mutex_unlock(&c->lock);
-	if (!ok) {
-		close(fd);
-		error_setg(errp, "out of memory");
-		return false;
-	}
-	wake(c);
-	return true;
+	return push_fd(c, &c->listeners, &c->nlisteners, fd, errp);
 }
 
 bool fv_control_add_client(FvControl *c, int fd, Error **errp)
 {
-	bool ok;
-
-	pthread_mutex_lock(&c->lock);
-	ok = push_fd(&c->pending, &c->npending, fd);
-	pthread_mutex_unlock(&c->lock);
-	if (!ok) {
-		close(fd);
-		error_setg(errp, "out of memory");
-		return false;
-	}
-	wake(c);
-	return true;
+	return push_fd(c, &c->pending, &c->npending, fd, errp);
 }
 
 static void out_append(Client *cl, const char *s, size_t len)

@@ -16,6 +16,7 @@
 #include <linux/vfio.h>
 
 #include "common/bdf.h"
+#include "common/hex.h"
 #include "hx-vfio.h"
 #include "record.h"
 #include "scn.h"
@@ -128,12 +129,6 @@ static int bad(const Rec *r, unsigned lineno, const char *fmt, ...)
 	return -1;
 }
 
-static int hexval(char c)
-{
-	return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 :
-	       c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
-}
-
 /* Undo the trace's %XX escapes in place; false on a bad escape. */
 static bool unescape(char *s)
 {
@@ -147,8 +142,8 @@ static bool unescape(char *s)
 			continue;
 		}
 		/* Two hex digits (sscanf's %2x would take a sign or a blank). */
-		hi = hexval(s[1]);
-		lo = hi < 0 ? -1 : hexval(s[2]);
+		hi = hex_digit(s[1]);
+		lo = hi < 0 ? -1 : hex_digit(s[2]);
 		if (lo < 0)
 			return false;
 		*o++ = (char)(hi << 4 | lo);
@@ -873,7 +868,7 @@ static long parse_hex(const char *s, uint8_t *b, size_t n)
 	if (len % 2 || len / 2 > n)
 		return -1;
 	for (size_t i = 0; i < len / 2; i++) {
-		int hi = hexval(s[2 * i]), lo = hexval(s[2 * i + 1]);
+		int hi = hex_digit(s[2 * i]), lo = hex_digit(s[2 * i + 1]);
 
 		if (hi < 0 || lo < 0)
 			return -1;

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/hex.h"
 #include "harness/scn-int.h"
 
 /* ---- symbols ---- */
@@ -177,17 +178,9 @@ bool scn_parse_number(const char *s, size_t len, uint64_t *out, bool *overflow)
 	if (i == len)
 		return false;
 	for (; i < len; i++) {
-		int c = (unsigned char)s[i], d;
+		int d = hex_digit((unsigned char)s[i]);
 
-		if (isdigit(c))
-			d = c - '0';
-		else if (c >= 'a' && c <= 'f')
-			d = c - 'a' + 10;
-		else if (c >= 'A' && c <= 'F')
-			d = c - 'A' + 10;
-		else
-			return false;
-		if ((unsigned)d >= base)
+		if (d < 0 || (unsigned)d >= base)
 			return false;
 		if (v > (UINT64_MAX - (uint64_t)d) / base)
 			*overflow = true;

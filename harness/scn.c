@@ -20,6 +20,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/hex.h"
 #include "harness/hx-vfio.h"
 #include "harness/scn-int.h"
 
@@ -635,17 +636,6 @@ static bool check_name(Line *l, const Word *w, const char *what)
 	return true;
 }
 
-static int hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* A byte string: "de:ad:be:ef" (two bytes or more) or "hex:deadbeef". */
 static bool parse_bytes(Line *l, const char *s, size_t n, unsigned col,
 			uint8_t **out, size_t *nout)
@@ -663,7 +653,7 @@ static bool parse_bytes(Line *l, const char *s, size_t n, unsigned col,
 			goto fail;
 		}
 		for (i = 4; i < n; i += 2) {
-			int hi = hexval((unsigned char)s[i]), lo = hexval((unsigned char)s[i + 1]);
+			int hi = hex_digit(s[i]), lo = hex_digit(s[i + 1]);
 
 			if (hi < 0 || lo < 0) {
 				scn_perr(l->scn, l->errp, col + (unsigned)(hi < 0 ? i : i + 1),
@@ -676,8 +666,8 @@ static bool parse_bytes(Line *l, const char *s, size_t n, unsigned col,
 	} else {
 		i = 0;
 		for (;;) {
-			int hi = i < n ? hexval((unsigned char)s[i]) : -1;
-			int lo = i + 1 < n ? hexval((unsigned char)s[i + 1]) : -1;
+			int hi = i < n ? hex_digit(s[i]) : -1;
+			int lo = i + 1 < n ? hex_digit(s[i + 1]) : -1;
 
 			if (hi < 0 || lo < 0 || (i + 2 < n && s[i + 2] != ':')) {
 				scn_perr(l->scn, l->errp, col + (unsigned)(i < n ? i : n),
@@ -1371,17 +1361,9 @@ static bool parse_arg(Line *l, const StmtSpec *sp, ScnStmt *st, unsigned i,
 		arg->str = xstrdup(w->text);
 		return true;
 	case AK_WORD:
-		idx = w->quoted ? -1 : word_index(a->words, w->text);
-		if (idx < 0) {
-			scn_perr(scn, l->errp, w->col, "expected %s after %s, got '%.*s'",
-				 a->expect, after, (int)w->rawlen, w->raw);
-			return false;
-		}
-		arg->num = (uint64_t)idx;
-		arg->str = xstrdup(w->text);
-		return true;
 	case AK_REGION:
-		idx = w->quoted ? -1 : region_index(w->text);
+		idx = w->quoted ? -1 : a->kind == AK_WORD ? word_index(a->words, w->text)
+							  : region_index(w->text);
 		if (idx < 0) {
 			scn_perr(scn, l->errp, w->col, "expected %s after %s, got '%.*s'",
 				 a->expect, after, (int)w->rawlen, w->raw);

@@ -20,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/hex.h"
 #include "profile.h"
 
 enum {
@@ -101,8 +102,7 @@ static bool hex_field(const char **s, bool last)
 
 	if (c[0] != '0' || c[1] != 'x')
 		return false;
-	for (c += 2; (*c >= '0' && *c <= '9') || (*c >= 'a' && *c <= 'f') ||
-		     (*c >= 'A' && *c <= 'F'); c++)
+	for (c += 2; hex_digit(*c) >= 0; c++)
 		n++;
 	if (!n || n > 16 || (last ? *c != 0 : *c != ' '))
 		return false;

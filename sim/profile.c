@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/hex.h"
 #include "models.h"
 #include "profile.h"
 
@@ -253,17 +254,11 @@ static int parse_u64(const char *s, uint64_t *out)
 	if (!*s)
 		return -1;
 	for (; *s; s++) {
-		unsigned d;
+		int d = hex_digit(*s);
 
-		if (*s >= '0' && *s <= '9')
-			d = (unsigned)(*s - '0');
-		else if (base == 16 && *s >= 'a' && *s <= 'f')
-			d = (unsigned)(*s - 'a' + 10);
-		else if (base == 16 && *s >= 'A' && *s <= 'F')
-			d = (unsigned)(*s - 'A' + 10);
-		else
+		if (d < 0 || (unsigned)d >= base)
 			return -1;
-		if (v > (UINT64_MAX - d) / base)
+		if (v > (UINT64_MAX - (unsigned)d) / base)
 			return -2;
 		v = v * base + d;
 	}
@@ -471,17 +466,6 @@ static bool d_vf(Parser *ps, Tok *t, unsigned n)
 	return true;
 }
 
-static int hexdigit(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 static bool d_config(Parser *ps, Tok *t, unsigned n)
 {
 	static const char usage[] = "config 0xOFF: BYTE...";
@@ -523,7 +507,7 @@ static bool d_config(Parser *ps, Tok *t, unsigned n)
 			     (unsigned long long)off, (unsigned long long)off + nbytes - 1);
 	for (unsigned i = 0; i < nbytes; i++) {
 		const Tok *b = &t[first + i];
-		int hi = hexdigit(b->s[0]), lo = hi < 0 ? -1 : hexdigit(b->s[1]);
+		int hi = hex_digit(b->s[0]), lo = hi < 0 ? -1 : hex_digit(b->s[1]);
 
 		if (hi < 0 || lo < 0 || b->s[2])
 			return PFAIL(ps, b->col, "bad byte '%s': expected two hex digits like 0a",
@@ -539,7 +523,7 @@ static bool d_config(Parser *ps, Tok *t, unsigned n)
 	for (unsigned i = 0; i < nbytes; i++) {
 		const char *s = t[first + i].s;
 
-		p->cfg[off + i] = (uint8_t)(hexdigit(s[0]) << 4 | hexdigit(s[1]));
+		p->cfg[off + i] = (uint8_t)(hex_digit(s[0]) << 4 | hex_digit(s[1]));
 		p->cfg_src[off + i] = ps->line;
 	}
 	return true;
