@@ -142,18 +142,6 @@ unsigned fv_spapr_tce_parse(const char *s)
 	return 0;
 }
 
-const char *fv_spapr_tce_name(unsigned tce)
-{
-	switch (tce) {
-	case FV_SPAPR_TCE_V1:
-		return "v1";
-	case FV_SPAPR_TCE_V2:
-		return "v2";
-	default:
-		return "both";
-	}
-}
-
 long fv_spapr_check_extension(const FvSpaprConfig *cfg, unsigned long ext)
 {
 	switch (ext) {
@@ -340,11 +328,6 @@ void fv_spapr_free(FvSpapr *s)
 	free(s->groups);
 	pthread_mutex_destroy(&s->lock);
 	free(s);
-}
-
-bool fv_spapr_is_v2(const FvSpapr *s)
-{
-	return s->v2;
 }
 
 /* The PE's own 32-bit table (IODA1: the container takes it over). */

@@ -58,7 +58,6 @@ typedef struct FvSpaprConfig {
 void fv_spapr_config_init(FvSpaprConfig *cfg);
 /* Parse "v1", "v2" or "both" into FV_SPAPR_TCE_*; 0 for anything else. */
 unsigned fv_spapr_tce_parse(const char *s);
-const char *fv_spapr_tce_name(unsigned tce);
 
 typedef struct FvSpapr FvSpapr;
 
@@ -72,7 +71,6 @@ long fv_spapr_check_extension(const FvSpaprConfig *cfg, unsigned long ext);
 FvSpapr *fv_spapr_new(unsigned long type, const FvSpaprConfig *cfg, int *err);
 /* tce_iommu_release: drop every TCE, window and registration, and free. */
 void fv_spapr_free(FvSpapr *s);
-bool fv_spapr_is_v2(const FvSpapr *s);
 
 /* tce_iommu_attach_group/detach_group for IOMMU group id: 0 or -errno. */
 int fv_spapr_attach_group(FvSpapr *s, int group);

@@ -161,6 +161,15 @@ def script(tmp_path, name, text):
     return str(p)
 
 
+def run_json(fv, tmp_path, text, *args):
+    """`fakevfio run ARGS -- python3 SCRIPT` (text): it must succeed
+    silently; what the script printed, parsed as JSON."""
+    prog = script(tmp_path, "cmd.py", text)
+    status, out, err = fv.run("run", *args, "--", PY, prog)
+    assert (status, err) == (0, "")
+    return json.loads(out)
+
+
 # ---- the command line ------------------------------------------------------
 
 def test_help(fv):
@@ -315,11 +324,8 @@ def test_model_errors(fv, tmp_path, specs, msg):
 
 
 def test_model_parameters_and_group(fv, tmp_path):
-    prog = script(tmp_path, "inspect.py", INSPECT)
-    status, out, err = fv.run("run", "--platform=x86", "--device",
-                              "dma-test@1:0.0,msi_vectors=2,group=7,msix_vectors=0", "--", PY, prog)
-    assert (status, err) == (0, "")
-    res = json.loads(out)
+    res = run_json(fv, tmp_path, INSPECT, "--platform=x86", "--device",
+                   "dma-test@1:0.0,msi_vectors=2,group=7,msix_vectors=0")
     assert res["groups"] == ["7"]
     cfg = bytes.fromhex(res["0000:01:00.0"]["config"])
     assert cfg[0x52] & 0x0e == 0x02         # MSI: 2 vectors (Multiple Message Capable 1)
@@ -566,13 +572,7 @@ T5_RESOURCE_FLAGS = {0: 0x140204, 2: 0x14220c, 4: 0x140204}
 
 
 def inspect(fv, tmp_path, *devices):
-    prog = script(tmp_path, "inspect.py", INSPECT)
-    args = []
-    for d in devices:
-        args += ["--device", d]
-    status, out, err = fv.run("run", *args, "--", PY, prog)
-    assert (status, err) == (0, "")
-    return json.loads(out)
+    return run_json(fv, tmp_path, INSPECT, *(a for d in devices for a in ("--device", d)))
 
 
 def resource_lines(text):
@@ -753,10 +753,7 @@ json.dump(res, sys.stdout)
 
 
 def test_vfio_nodes_and_permissions(fv, tmp_path):
-    prog = script(tmp_path, "vfio.py", VFIO_FILES)
-    status, out, err = fv.run("run", "--device", "dma-test@3:0.0", "--", PY, prog)
-    assert (status, err) == (0, "")
-    res = json.loads(out)
+    res = run_json(fv, tmp_path, VFIO_FILES, "--device", "dma-test@3:0.0")
     common = {"size": 0, "read": "EINVAL",
               "write": "EINVAL", "lseek": "ESPIPE", "pread": "ESPIPE", "mmap": "ENODEV",
               "close": "ok", "reopen": "ok"}
@@ -813,10 +810,7 @@ json.dump(res, sys.stdout)
 
 
 def test_sysfs_writes(fv, tmp_path):
-    prog = script(tmp_path, "writes.py", WRITES)
-    status, out, err = fv.run("run", "--device", "dma-test@3:0.0", "--", PY, prog)
-    assert (status, err) == (0, "")
-    res = json.loads(out)
+    res = run_json(fv, tmp_path, WRITES, "--device", "dma-test@3:0.0")
     assert res["line_before"] == "10"
     assert (res["write_line"], res["line_after"]) == (1, "55")
     assert (res["write_vendor_reg"], res["vendor_reg"]) == (2, "361b")
@@ -861,10 +855,8 @@ json.dump(res, sys.stdout)
 def test_root_without_cap_sys_admin(fv, tmp_path):
     """The kernel asks for CAP_SYS_ADMIN, not uid 0: config reads stop at
     64 bytes and numa_node refuses writes (EPERM)."""
-    prog = script(tmp_path, "caps.py", CAPS)
-    status, out, err = fv.run("run", "--device", "dma-test@3:0.0", "--", PY, prog)
-    assert (status, err) == (0, "")
-    assert json.loads(out) == {"uid": 0, "config": 64, "numa": "EPERM"}
+    res = run_json(fv, tmp_path, CAPS, "--device", "dma-test@3:0.0")
+    assert res == {"uid": 0, "config": 64, "numa": "EPERM"}
 
 
 def test_nested(fv, tmp_path):

@@ -79,10 +79,6 @@ static int setup(void **state)
 	add("dma-test@" A ",group=9");
 	add("dma-test@" C);
 	tl_ok(fv_machine_realize(M, NULL), NULL);
-	tl_host_attach(&HA, sim(A));
-	HA.win = win;
-	HA.win_iova = 0x100000;
-	HA.win_size = sizeof(win);
 	return 0;
 }
 
@@ -180,7 +176,6 @@ static void test_help_and_syntax(void **state)
 	assert_non_null(strstr(text, "\nirq BDF INDEX [VECTOR]"));
 	assert_non_null(strstr(text, "\ndump device BDF | dump mappings"));
 	assert_memory_equal(text, "help ", 5);
-	assert_int_equal(strlen(text) > 3, 1);
 	assert_string_equal(text + strlen(text) - 4, "\nok\n");
 	free(text);
 	/* Blank lines get nothing; a CR is dropped. */
