@@ -481,35 +481,50 @@ static bool do_mem(HxExec *ex, const ScnStmt *st, bool write, bool io, uint64_t 
 	return write ? true : check_value(ex, st, v);
 }
 
+static const char *devname(HxExec *ex, int dev)
+{
+	return scn_device(ex->scn, (unsigned)dev)->name;
+}
+
+/* Why BAR n of dev decodes nothing: the message from its guest config. */
+static bool bar_unmapped(HxExec *ex, VfcPciDevice *v, int dev, unsigned n)
+{
+	const char *name = devname(ex, dev);
+	bool io;
+	uint64_t base = bar_addr(ex, v, n, &io);
+	uint16_t cmd = (uint16_t)cfg_rd(ex, v, PCI_COMMAND, 2);
+
+	if (!base)
+		return hx_fail(ex, "BAR%u of %s is not assigned (pci.assign)", n, name);
+	if (!(cmd & (io ? PCI_COMMAND_IO : PCI_COMMAND_MEMORY)))
+		return hx_fail(ex, "BAR%u of %s does not decode: %s space is off "
+			       "in PCI_COMMAND (0x%x)", n, name, io ? "I/O" : "memory", cmd);
+	return hx_fail(ex, "BAR%u of %s (0x%" PRIx64 " in config) is not mapped in the guest: "
+		       "not a BAR of the device, or not programmed since attach (pci.assign)",
+		       n, name, base);
+}
+
 static bool do_bar(HxExec *ex, const ScnStmt *st, bool write)
 {
 	VfcPciDevice *v = need_dev(ex, st->args[0].dev);
 	uint64_t n, off, val = 0, base;
 	unsigned len = (unsigned)st->args[3].num;
-	uint16_t cmd;
-	bool io;
 
 	if (!v || !hx_eval(ex, st->args[1].e, &n) || !hx_eval(ex, st->args[2].e, &off) ||
 	    (write && !hx_eval(ex, st->args[4].e, &val)))
 		return false;
 	if (n > 5)
 		return hx_fail(ex, "BAR number %" PRIu64 " out of range 0-5", n);
-	base = bar_addr(ex, v, (unsigned)n, &io);
-	cmd = (uint16_t)cfg_rd(ex, v, PCI_COMMAND, 2);
-	if (!base)
-		return hx_fail(ex, "BAR%" PRIu64 " of %s is not assigned (pci.assign)", n,
-			       scn_device(ex->scn, (unsigned)st->args[0].dev)->name);
-	if (!(cmd & (io ? PCI_COMMAND_IO : PCI_COMMAND_MEMORY)))
-		return hx_fail(ex, "BAR%" PRIu64 " of %s does not decode: %s space is off "
-			       "in PCI_COMMAND (0x%x)", n,
-			       scn_device(ex->scn, (unsigned)st->args[0].dev)->name,
-			       io ? "I/O" : "memory", cmd);
-	return do_mem(ex, st, write, io, base + off, len, val);
-}
-
-static const char *devname(HxExec *ex, int dev)
-{
-	return scn_device(ex->scn, (unsigned)dev)->name;
+	/*
+	 * Where the guest's PCI model maps the BAR now: assigned and decoding,
+	 * kept up to date on every config write whoever makes it, so no config
+	 * access here (guest config is read only to explain a failure).
+	 */
+	base = gpci_get_bar_addr(&v->pdev, (int)n);
+	if (base == GPCI_BAR_UNMAPPED)
+		return bar_unmapped(ex, v, st->args[0].dev, (unsigned)n);
+	return do_mem(ex, st, write, v->pdev.io_regions[n].type & PCI_BASE_ADDRESS_SPACE_IO,
+		      base + off, len, val);
 }
 
 static bool do_pci_assign(HxExec *ex, const ScnStmt *st)

@@ -444,6 +444,19 @@ ASSIGNED = "pci.assign d0\n"
     (ASSIGNED + "cfg.write d0 PCI_COMMAND 2 0\nbar.read d0 1 0 4",
      ["fail 9:1 failed: bar.read d0 1 0 4",
       "detail error: BAR1 of d0 does not decode: I/O space is off in PCI_COMMAND (0x0)"]),
+    # the register holds the host's address, but nothing programmed the BAR
+    ("bar.read d0 0 0 4", ["fail 7:1 failed: bar.read d0 0 0 4",
+                           "detail error: BAR0 of d0 (0xe0000000 in config) is not mapped in "
+                           "the guest: not a BAR of the device, or not programmed since "
+                           "attach (pci.assign)"]),
+    (ASSIGNED + "cfg.write d0 PCI_BASE_ADDRESS_0 4 0\nbar.read d0 0 0 4",
+     ["fail 9:1 failed: bar.read d0 0 0 4",
+      "detail error: BAR0 of d0 is not assigned (pci.assign)"]),
+    # BAR1 of the T5 VF is BAR0's upper half: no BAR of its own
+    ("attach t5\npci.assign t5\ncfg.write t5 PCI_BASE_ADDRESS_1 4 0x10\nbar.read t5 1 0 4",
+     ["fail 10:1 failed: bar.read t5 1 0 4",
+      "detail error: BAR1 of t5 (0x10 in config) is not mapped in the guest: not a BAR of "
+      "the device, or not programmed since attach (pci.assign)"]),
     ("cfg.read d0 PCI_VENDOR_ID 2 != 0x1b36",
      ["fail 7:1 expectation failed: cfg.read d0 PCI_VENDOR_ID 2 != 0x1b36",
       "detail expected: != 0x1b36", "detail actual:   0x1b36"]),
@@ -650,3 +663,19 @@ def test_sim_statements_without_fakevfio(ex, tmp_path, env, opts, stmt, message)
     assert lines == [f"fail 3:1 failed: {stmt}", f"detail error: {message}"]
     assert (p.returncode, done) == (1, "done fail")
     assert p.stderr == f"{scn}:3:1: failed: {stmt}\n  error: {message}\n"
+
+
+def test_event_count_fails_when_the_ring_lost_events(ex):
+    """fakevfio's event log is a ring: when more events came since the last
+    check than it holds, a count cannot be exact.  Here the one IOMMU fault
+    is overwritten by 4100 DMA events: times=0 would pass on what is left,
+    so the check fails instead."""
+    rc, res, err = ex.sim(DEVS + "attach d0\npci.assign d0\n"
+                          "device.dma-read d0 0x10000000 4 => errno EFAULT\n"
+                          "repeat 4100 i\n  device.dma-write d0 0x1000 de:ad\nend\n"
+                          "expect.iommu-fault times=0\n")
+    lines, stats, done = split(res)
+    assert lines[:2] == ["fail 11:1 failed: expect.iommu-fault times=0",
+                         "detail error: events 0: 6 events since the last check are gone "
+                         "from fakevfio's event log (its ring overflowed): no exact count"]
+    assert (rc, done) == (1, "done fail")
