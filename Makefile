@@ -18,7 +18,8 @@ B := build/$(variant)
 
 WARN := -Wall -Wextra -Werror -Wstrict-prototypes -Wmissing-prototypes -Wformat=2
 CPPFLAGS += -I. -D_GNU_SOURCE
-CFLAGS := -std=c11 $(WARN) -g -O2 -MD -MP
+BASE_CFLAGS := -std=c11 $(WARN) -g -O2 -MD -MP
+CFLAGS := $(BASE_CFLAGS)
 LDLIBS := -lpthread
 ifneq ($(SAN),)
 CFLAGS := $(filter-out -O2,$(CFLAGS)) -O1 -fsanitize=address,undefined \
@@ -47,8 +48,7 @@ UNIT_TESTS := $(patsubst tests/unit/%.c,$(B)/tests/%,$(UNIT_SRCS))
 
 LIBCOMMON := $(B)/libcommon.a
 LIBSIM := $(B)/libsim.a
-# Empty until harness/ has sources (the unit tests link it).
-LIBHARNESS := $(if $(filter-out harness/main.c,$(wildcard harness/*.c)),$(B)/libharness.a)
+LIBHARNESS := $(B)/libharness.a
 
 # ---- fakevfio (the fake kernel): library, daemon/launcher binary ----
 FAKEVFIO_SRCS := $(filter-out fakevfio/main.c,$(wildcard fakevfio/*.c))
@@ -117,17 +117,14 @@ $(FAKEVFIO): $(B)/obj/fakevfio/main.o $(LIBFAKEVFIO) $(LIBSIM) $(LIBCOMMON)
 	@mkdir -p $(dir $@)
 	$(call say,LD,$@)$(CC) $(LDFLAGS) -o $@ $< $(LIBFAKEVFIO) $(LIBSIM) \
 		$(LIBCOMMON) $(FAKEVFIO_LIBS) $(LDLIBS)
-
-ifneq ($(wildcard fakevfio/main.c),)
 all: $(FAKEVFIO)
-endif
 
 # Test clients (tests/clients/*.c -> bin/tests/<name>): libc only and no
 # sanitizers, so that they run on real VFIO too; vfio-probe also static when
 # the toolchain has libc.a.
 CLIENT_SRCS := $(wildcard tests/clients/*.c)
 CLIENTS := $(patsubst tests/clients/%.c,$(B)/bin/tests/%,$(CLIENT_SRCS))
-CLIENT_CFLAGS := -std=c11 $(WARN) -g -O2 -MD -MP
+CLIENT_CFLAGS := $(BASE_CFLAGS)
 
 $(B)/bin/tests/%: tests/clients/%.c
 	@mkdir -p $(dir $@)
@@ -158,16 +155,13 @@ $(B)/obj/gen/harness/symbols.o: $(HARNESS_GEN)
 	@mkdir -p $(dir $@)
 	$(call say,CC,$<)$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
 
-$(LIBHARNESS): $(call obj,$(HARNESS_SRCS)) $(if $(wildcard harness/gen-symbols.py),$(B)/obj/gen/harness/symbols.o)
+$(LIBHARNESS): $(call obj,$(HARNESS_SRCS)) $(B)/obj/gen/harness/symbols.o
 	$(call say,AR,$@)rm -f $@ && ar rcs $@ $^
 
 $(VFIO_HARNESS): $(B)/obj/harness/main.o $(LIBHARNESS) $(LIBCORE) $(LIBCOMMON)
 	@mkdir -p $(dir $@)
 	$(call say,LD,$@)$(CC) $(LDFLAGS) -o $@ $< $(LIBHARNESS) $(LIBCORE) $(LIBCOMMON) $(LDLIBS)
-
-ifneq ($(wildcard harness/main.c),)
 all: $(VFIO_HARNESS)
-endif
 
 # The parser's mutation fuzzer (tests/fuzz/fuzz-scn.c; run by
 # tests/py/test_harness_exec.py, or by hand: fuzz-scn -n 300000 scenarios/).
@@ -175,9 +169,7 @@ FUZZ_SCN := $(B)/bin/fuzz-scn
 $(FUZZ_SCN): $(B)/obj/tests/fuzz/fuzz-scn.o $(LIBHARNESS) $(LIBCORE) $(LIBCOMMON)
 	@mkdir -p $(dir $@)
 	$(call say,LD,$@)$(CC) $(LDFLAGS) -o $@ $< $(LIBHARNESS) $(LIBCORE) $(LIBCOMMON) $(LDLIBS)
-ifneq ($(wildcard tests/fuzz/fuzz-scn.c),)
 all: $(FUZZ_SCN)
-endif
 # ---- end of harness --------------------------------------------------------
 
 # ---- bench (benchmarks: timing lives here, never in tests) ----

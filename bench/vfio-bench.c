@@ -77,11 +77,25 @@ static void die(const char *what)
 	exit(1);
 }
 
+/* Time n 4-byte preads of fd at off. */
+static void time_pread(const char *name, int fd, off_t off, double *t, unsigned n)
+{
+	uint32_t v;
+
+	for (unsigned i = 0; i < n; i++) {
+		double s = now_us();
+
+		if (pread(fd, &v, 4, off) != 4)
+			die(name);
+		t[i] = now_us() - s;
+	}
+	report(name, t, n);
+}
+
 /* The same request shapes against a FUSE server that does nothing else. */
 static int floor_bench(const char *file, double *t, unsigned n)
 {
 	int fd = open(file, O_RDWR);
-	uint32_t v;
 
 	if (fd < 0)
 		die(file);
@@ -95,14 +109,7 @@ static int floor_bench(const char *file, double *t, unsigned n)
 		t[i] = now_us() - s;
 	}
 	report("floor-ioctl", t, n);
-	for (unsigned i = 0; i < n; i++) {
-		double s = now_us();
-
-		if (pread(fd, &v, 4, 0) != 4)
-			die("floor pread");
-		t[i] = now_us() - s;
-	}
-	report("floor-pread", t, n);
+	time_pread("floor-pread", fd, 0, t, n);
 	close(fd);
 	free(t);
 	return 0;
@@ -124,7 +131,6 @@ int main(int argc, char **argv)
 	struct vfio_region_info bar = { .argsz = sizeof(bar) };
 	char path[64];
 	double *t;
-	uint32_t v;
 	void *page;
 
 	while ((c = getopt_long(argc, argv, "n:h", opts, NULL)) != -1) {
@@ -218,25 +224,9 @@ int main(int argc, char **argv)
 	}
 	report("region-info", t, n);
 
-	for (unsigned i = 0; i < n; i++) {
-		double s = now_us();
-
-		if (pread(device, &v, 4, (off_t)cfg.offset) != 4)
-			die("config pread");
-		t[i] = now_us() - s;
-	}
-	report("config-pread", t, n);
-
-	if (bar.index < VFIO_PCI_ROM_REGION_INDEX) {
-		for (unsigned i = 0; i < n; i++) {
-			double s = now_us();
-
-			if (pread(device, &v, 4, (off_t)bar.offset) != 4)
-				die("BAR pread");
-			t[i] = now_us() - s;
-		}
-		report("bar-pread", t, n);
-	}
+	time_pread("config-pread", device, (off_t)cfg.offset, t, n);
+	if (bar.index < VFIO_PCI_ROM_REGION_INDEX)
+		time_pread("bar-pread", device, (off_t)bar.offset, t, n);
 
 	for (unsigned i = 0; i < n; i++) {
 		struct vfio_iommu_type1_dma_map map = {
@@ -261,14 +251,7 @@ int main(int argc, char **argv)
 
 		if (fd < 0)
 			die(sysfs_cfg);
-		for (unsigned i = 0; i < n; i++) {
-			double s = now_us();
-
-			if (pread(fd, &v, 4, 0) != 4)
-				die("sysfs pread");
-			t[i] = now_us() - s;
-		}
-		report("sysfs-config", t, n);
+		time_pread("sysfs-config", fd, 0, t, n);
 		close(fd);
 	}
 	close(device);

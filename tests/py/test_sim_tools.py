@@ -1,25 +1,22 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 """End-to-end tests of the sim/ command-line tools (sim-dump) and of the
-project's set-up script."""
-import os
+project's scripts (install-deps, coverage-report)."""
 import re
 import subprocess
 
 import pytest
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-BUILD = os.environ.get("VFIOSIM_BUILD", os.path.join(ROOT, "build", "cc"))
+
+def run(*args):
+    return subprocess.run(args, capture_output=True, text=True, timeout=60)
 
 
-def run(*args, **kw):
-    return subprocess.run(args, capture_output=True, text=True, timeout=60, **kw)
+@pytest.fixture
+def sim_dump(build):
+    return lambda *args: run(str(build / "bin" / "sim-dump"), *args)
 
 
-def sim_dump(*args):
-    return run(os.path.join(BUILD, "bin", "sim-dump"), *args)
-
-
-def test_help():
+def test_help(sim_dump):
     r = sim_dump("--help")
     assert r.returncode == 0
     assert r.stdout.startswith("Usage: sim-dump")
@@ -32,24 +29,25 @@ def test_help():
     (("--bogus",), 2, "Try 'sim-dump --help'"),
     (("nosuch",), 1, "unknown device model 'nosuch' (known: chelsio-t5-vf, dma-test, profile)"),
     (("dma-test:colour=red",), 1, "model dma-test has no parameter 'colour'"),
-    (("chelsio-t5-vf:device_id=0x1234",), 1, "device_id"),
-    (("profile",), 1, "file"),
+    (("chelsio-t5-vf:device_id=0x1234",), 1, "parameter device_id=0x1234: not a T5 VF device ID "
+     "(valid: 0x5800-0x581b, 0x5880-0x58b0)"),
+    (("profile",), 1, "profile: parameter file=PATH is required"),
 ])
-def test_usage_errors(args, code, msg):
+def test_usage_errors(sim_dump, args, code, msg):
     r = sim_dump(*args)
     assert r.returncode == code, r.stderr
     assert msg in r.stderr
     assert r.stdout == ""
 
 
-def test_list():
+def test_list(sim_dump):
     r = sim_dump("--list")
     assert r.returncode == 0
     names = [l.split()[0] for l in r.stdout.splitlines() if l and not l[0].isspace()]
     assert names[:3] == ["chelsio-t5-vf", "dma-test", "profile"]
 
 
-def test_all_walks_t5vf_in_chain_order():
+def test_all_walks_t5vf_in_chain_order(sim_dump):
     r = sim_dump("--all")
     assert r.returncode == 0, r.stderr
     t5 = r.stdout.split("\n\n")[0]
@@ -64,10 +62,22 @@ def test_all_walks_t5vf_in_chain_order():
     assert "000: ff ff ff ff" in t5
 
 
-def test_install_deps_is_idempotent():
-    r = run(os.path.join(ROOT, "scripts", "install-deps"), "--dry-run")
+def test_install_deps_is_idempotent(repo_root):
+    deps = str(repo_root / "scripts" / "install-deps")
+    r = run(deps, "--dry-run")
     assert r.returncode == 0
     assert r.stdout == "", "make check ran, so nothing may be missing: " + r.stdout
-    r = run(os.path.join(ROOT, "scripts", "install-deps"), "--frobnicate")
+    r = run(deps, "--frobnicate")
     assert r.returncode == 2
     assert "unknown option '--frobnicate'" in r.stderr
+
+
+def test_coverage_report_usage(repo_root):
+    exe = str(repo_root / "scripts" / "coverage-report")
+    r = run(exe, "--help")
+    assert r.returncode == 0 and r.stderr == ""
+    assert r.stdout.startswith("Turn the gcov data of a coverage build")
+    # One argument is a usage error, not a request for help.
+    r = run(exe, "build/cc")
+    assert r.returncode == 2 and r.stdout == ""
+    assert "Usage: scripts/coverage-report BUILD_DIR OUT_DIR" in r.stderr

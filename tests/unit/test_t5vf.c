@@ -224,7 +224,7 @@ static void test_device_id_accepted(void **state)
 	static const uint16_t want[] = { 0x5800, 0x5810, 0x581b, 0x5880, 0x58b0 };
 	(void)state;
 
-	for (unsigned i = 0; i < 5; i++) {
+	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
 		char params[64];
 		SimDevice *dev;
 
@@ -244,38 +244,37 @@ static void test_device_id_rejected(void **state)
 	};
 	(void)state;
 
-	for (unsigned i = 0; i < 6; i++) {
-		char *msg = tl_model_error(MODEL, bad[i]);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char *msg = tl_model_error(MODEL, bad[i]), want[128];
 
-		assert_non_null(strstr(msg, "0x5800-0x581b"));
-		assert_non_null(strstr(msg, "0x5880-0x58b0"));
+		snprintf(want, sizeof(want), "parameter %s: not a T5 VF device ID "
+			 "(valid: 0x5800-0x581b, 0x5880-0x58b0)", bad[i]);
+		assert_string_equal(msg, want);
 		free(msg);
 	}
 }
 
 static void test_bad_params(void **state)
 {
-	char *msg;
+	static const struct {
+		const char *params, *msg;
+	} cases[] = {
+		{ "device_id=banana", "parameter device_id=banana: not a number" },
+		{ "pf=4", "parameter pf=4: out of range 0x0..0x3" },
+		{ "vfid=128", "parameter vfid=128: out of range 0x0..0x7f" },
+		{ "mbox_delay=17", "parameter mbox_delay=17: out of range 0x0..0x10" },
+		{ "pba_erratum=maybe",
+		  "parameter pba_erratum=maybe: expected on/off, yes/no, true/false or 1/0" },
+		{ "colour=blue", "model chelsio-t5-vf has no parameter 'colour'" },
+	};
 	(void)state;
 
-	msg = tl_model_error(MODEL, "device_id=banana");
-	assert_non_null(strstr(msg, "device_id"));
-	free(msg);
-	msg = tl_model_error(MODEL, "pf=4");
-	assert_non_null(strstr(msg, "pf"));
-	free(msg);
-	msg = tl_model_error(MODEL, "vfid=128");
-	assert_non_null(strstr(msg, "vfid"));
-	free(msg);
-	msg = tl_model_error(MODEL, "mbox_delay=17");
-	assert_non_null(strstr(msg, "mbox_delay"));
-	free(msg);
-	msg = tl_model_error(MODEL, "pba_erratum=maybe");
-	assert_non_null(strstr(msg, "pba_erratum"));
-	free(msg);
-	msg = tl_model_error(MODEL, "colour=blue");
-	assert_non_null(strstr(msg, "colour"));
-	free(msg);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *msg = tl_model_error(MODEL, cases[i].params);
+
+		assert_string_equal(msg, cases[i].msg);
+		free(msg);
+	}
 }
 
 /* The fixed-silicon variant reports the true PBA offset. */
